@@ -1,0 +1,1 @@
+//! cabwriter (placeholder; being written)

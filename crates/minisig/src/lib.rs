@@ -1,0 +1,1 @@
+//! minisig (placeholder; being written)

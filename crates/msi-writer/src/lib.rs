@@ -1,0 +1,1 @@
+//! msi-writer (placeholder; being written)

@@ -1,0 +1,1 @@
+//! winversion (placeholder; being written)

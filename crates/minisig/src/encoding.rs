@@ -38,8 +38,8 @@ impl<'a> Lines<'a> {
             .split('\n')
             .map(|line| line.strip_suffix('\r').unwrap_or(line))
             .collect();
-        // A final newline does not start another line.
-        if text.ends_with('\n') {
+        // A final newline does not start another line, and an empty file has none.
+        if text.ends_with('\n') || text.is_empty() {
             lines.pop();
         }
         Lines { file, lines }
@@ -161,6 +161,7 @@ mod tests {
         assert_eq!(lines.get(3, "x").unwrap(), "c");
         assert!(lines.get(4, "x").is_err());
         lines.expect_end_after(3).unwrap();
+        assert!(Lines::new(FileKind::Signature, "").get(1, "x").is_err());
     }
 
     #[test]

@@ -337,6 +337,18 @@ impl SecretKey {
         Ok(SecretKeyStruct::parse(text)?.is_encrypted())
     }
 
+    /// The key derivation limits stored in a secret key file, `None` when it is unencrypted
+    /// (parses the file, derives nothing). Lets a caller see what loading will cost, or warn
+    /// about a weakly protected key, before asking for the passphrase.
+    pub fn file_kdf_params(text: &str) -> Result<Option<KdfParams>, Error> {
+        let structure = SecretKeyStruct::parse(text)?;
+        if !structure.is_encrypted() {
+            return Ok(None);
+        }
+        let (opslimit, memlimit) = structure.kdf_limits();
+        KdfParams::new(opslimit, memlimit).map(Some)
+    }
+
     /// Loads a passphrase-protected secret key file written by `minisign -G` or
     /// [`SecretKey::to_encrypted_file`]. A wrong passphrase gives [`Error::WrongPassphrase`].
     ///
@@ -471,6 +483,7 @@ mod tests {
             OeEfdreSWZVfeLfxz1stHDVuOIkE5ewKlTvTrT6iK9dnGPe+YNVAgGdBeKdnhRdKcs+YOff2jXJ0AAAAAAAAAAAAAAAA\
             AAAAAAAAAAAAAAAAAAAAAAAAAAA=\n";
         assert!(!SecretKey::file_is_encrypted(file).unwrap());
+        assert_eq!(SecretKey::file_kdf_params(file).unwrap(), None);
         let key = SecretKey::from_unencrypted_file(file).unwrap();
         assert_eq!(
             key.public_key().to_base64(),
@@ -489,6 +502,10 @@ mod tests {
             .to_encrypted_file(PASSPHRASE, KdfParams::fast_for_tests())
             .unwrap();
         assert!(SecretKey::file_is_encrypted(&file).unwrap());
+        assert_eq!(
+            SecretKey::file_kdf_params(&file).unwrap(),
+            Some(KdfParams::fast_for_tests())
+        );
         let loaded = SecretKey::from_encrypted_file(&file, PASSPHRASE).unwrap();
         assert_eq!(loaded.public_key(), public);
         let err =

@@ -1,1 +1,11 @@
-//! winrelease
+//! winrelease: from a git tag to a signed, published Windows release of a Go service.
+//!
+//! One module per pipeline stage, each a function from typed inputs to typed outputs:
+//! [`config`] → [`stamp`] → [`gobuild`] → (msi, zip) → (sign, manifest) → publish → verify.
+//! The `xtask` binary is a thin command-line layer over this library; see ARCHITECTURE.md.
+
+pub mod config;
+pub mod gobuild;
+pub mod pipeline;
+pub mod stamp;
+pub mod version;

@@ -1,0 +1,297 @@
+//! Build: cross-compile the Go service for windows/amd64, reproducibly.
+//!
+//! Same commit → same bytes: `-trimpath` drops local paths, `-buildvcs=false` and
+//! `-buildid=` drop per-checkout ids, `CGO_ENABLED=0` keeps the host's C toolchain out, and the
+//! only time the build sees is the commit's (`SOURCE_DATE_EPOCH`). The Windows VERSIONINFO
+//! resource is generated in Rust (`winversion`) and handed to the linker as a `.syso` placed in
+//! the main package for the duration of the build only (see `SysoGuard`).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::stamp::Stamp;
+use crate::version::MsiVersion;
+
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error("`go` was not found on PATH\nfix: install Go (https://go.dev/dl/) and make sure `go version` works")]
+    GoMissing,
+    #[error("{go_mod} asks for go {required}, but `go` on PATH is {found}\nfix: install Go {required} or newer")]
+    GoTooOld {
+        go_mod: PathBuf,
+        required: String,
+        found: String,
+    },
+    #[error("cannot read {path}: {source}\nfix: point `service_dir` in [workspace.metadata.winrelease] at the Go module")]
+    NoGoModule {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("go build failed (exit {status}):\n{output}")]
+    GoBuildFailed { status: String, output: String },
+    #[error("VERSIONINFO resource: {0}")]
+    VersionInfo(#[from] winversion::Error),
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> BuildError {
+    let context = context.into();
+    move |source| BuildError::Io { context, source }
+}
+
+/// What to build: everything the build stage reads, nothing it discovers on its own.
+#[derive(Debug, Clone)]
+pub struct BuildRequest<'a> {
+    /// The Go module's directory.
+    pub module_dir: &'a Path,
+    /// The main package, relative to `module_dir` (`./cmd/hellosvc`).
+    pub package: &'a str,
+    /// Package holding the `version`, `commit`, `commitTime`, `dirty` variables.
+    pub version_package: &'a str,
+    pub exe_name: &'a str,
+    pub stamp: &'a Stamp,
+    pub msi_version: MsiVersion,
+    pub product: &'a str,
+    pub manufacturer: &'a str,
+    pub description: &'a str,
+    /// Directory the exe is written to (created if missing).
+    pub out_dir: &'a Path,
+}
+
+/// The built executable.
+#[derive(Debug, Clone)]
+pub struct BuiltExe {
+    pub path: PathBuf,
+    pub size: u64,
+    /// `go version` of the toolchain that built it, e.g. `go1.26.8`.
+    pub go_version: String,
+    /// The `go build` invocation, for `-v` output.
+    pub command_line: String,
+}
+
+/// The stable artifact name: `<exe>_<version>_windows_amd64.exe`.
+pub fn exe_file_name(exe_name: &str, version: &semver::Version) -> String {
+    format!("{exe_name}_{version}_windows_amd64.exe")
+}
+
+/// Runs `go build` for windows/amd64 and returns the exe, written atomically.
+pub fn build(req: &BuildRequest) -> Result<BuiltExe, BuildError> {
+    let go_version = go_version()?;
+    let go_mod = req.module_dir.join("go.mod");
+    let go_mod_text =
+        std::fs::read_to_string(&go_mod).map_err(|source| BuildError::NoGoModule {
+            path: go_mod.clone(),
+            source,
+        })?;
+    if let Some(required) = go_directive(&go_mod_text) {
+        if !version_at_least(go_version.trim_start_matches("go"), &required) {
+            return Err(BuildError::GoTooOld {
+                go_mod,
+                required,
+                found: go_version,
+            });
+        }
+    }
+
+    std::fs::create_dir_all(req.out_dir)
+        .map_err(io(format!("creating {}", req.out_dir.display())))?;
+    // Scratch space for the partial exe; removed on every path out of this function.
+    let scratch = tempfile::Builder::new()
+        .prefix(".winrelease-build-")
+        .tempdir_in(req.out_dir)
+        .map_err(io("creating a scratch directory"))?;
+
+    // Go links every `.syso` in the main package's directory; it does not take one from a build
+    // overlay (tried: the linker opens the original path). So the resource is written next to
+    // the sources for the length of the build and removed by `SysoGuard` on every way out.
+    let package_dir = req.module_dir.join(req.package);
+    if !package_dir.is_dir() {
+        return Err(BuildError::Io {
+            context: format!("finding the Go package {}", package_dir.display()),
+            source: std::io::Error::from(std::io::ErrorKind::NotFound),
+        });
+    }
+    let syso = SysoGuard::write(
+        package_dir.join(SYSO_NAME),
+        &winversion::coff_object(&version_info(req))?,
+    )?;
+
+    let file_name = exe_file_name(req.exe_name, &req.stamp.version);
+    let final_path = req.out_dir.join(&file_name);
+    let partial = scratch.path().join(&file_name);
+
+    let vp = req.version_package;
+    let ldflags = format!(
+        "-s -w -buildid= -X {vp}.version={} -X {vp}.commit={} -X {vp}.commitTime={} -X {vp}.dirty={}",
+        req.stamp.version,
+        req.stamp.commit,
+        req.stamp.commit_time_rfc3339(),
+        req.stamp.dirty
+    );
+    let mut cmd = Command::new("go");
+    cmd.current_dir(req.module_dir)
+        .args(["build", "-trimpath", "-buildvcs=false"])
+        .arg(format!("-ldflags={ldflags}"))
+        .arg("-o")
+        .arg(&partial)
+        .arg(req.package)
+        .env("GOOS", "windows")
+        .env("GOARCH", "amd64")
+        .env("CGO_ENABLED", "0")
+        .env("SOURCE_DATE_EPOCH", req.stamp.commit_time.to_string())
+        // Flags from the environment would make the build depend on the machine.
+        .env_remove("GOFLAGS");
+    let command_line = format!(
+        "GOOS=windows GOARCH=amd64 CGO_ENABLED=0 SOURCE_DATE_EPOCH={} go build -trimpath -buildvcs=false '-ldflags={ldflags}' -o {} {}",
+        req.stamp.commit_time,
+        final_path.display(),
+        req.package
+    );
+    let output = cmd.output().map_err(io("running go build"))?;
+    drop(syso);
+    if !output.status.success() {
+        let mut text = String::from_utf8_lossy(&output.stderr).into_owned();
+        text.push_str(&String::from_utf8_lossy(&output.stdout));
+        return Err(BuildError::GoBuildFailed {
+            status: output
+                .status
+                .code()
+                .map_or("signal".to_string(), |c| c.to_string()),
+            output: text.trim_end().to_string(),
+        });
+    }
+    std::fs::rename(&partial, &final_path)
+        .map_err(io(format!("moving the exe to {}", final_path.display())))?;
+    let size = std::fs::metadata(&final_path)
+        .map_err(io("reading the exe's size"))?
+        .len();
+    Ok(BuiltExe {
+        path: final_path,
+        size,
+        go_version,
+        command_line,
+    })
+}
+
+/// File name of the generated resource object inside the main package's directory.
+pub const SYSO_NAME: &str = "zz_winrelease_version_windows_amd64.syso";
+
+/// Removes the generated `.syso` when dropped, so a failed or interrupted build does not leave
+/// it in the user's tree.
+struct SysoGuard(PathBuf);
+
+impl SysoGuard {
+    fn write(path: PathBuf, bytes: &[u8]) -> Result<SysoGuard, BuildError> {
+        std::fs::write(&path, bytes).map_err(io(format!("writing {}", path.display())))?;
+        Ok(SysoGuard(path))
+    }
+}
+
+impl Drop for SysoGuard {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// The VERSIONINFO stamped into the exe: what Explorer's Details tab and the MSI File table show.
+pub fn version_info(req: &BuildRequest) -> winversion::VersionInfo {
+    let quad = req.msi_version.as_quad();
+    winversion::VersionInfo {
+        file_version: quad,
+        product_version: quad,
+        product_version_string: req.stamp.version.to_string(),
+        company_name: req.manufacturer.to_string(),
+        product_name: req.product.to_string(),
+        file_description: if req.description.is_empty() {
+            req.product.to_string()
+        } else {
+            req.description.to_string()
+        },
+        original_filename: format!("{}.exe", req.exe_name),
+        internal_name: req.exe_name.to_string(),
+        legal_copyright: String::new(),
+    }
+}
+
+/// `go env GOVERSION`, or `GoMissing`.
+pub fn go_version() -> Result<String, BuildError> {
+    let output = Command::new("go")
+        .args(["env", "GOVERSION"])
+        .env_remove("GOFLAGS")
+        .output()
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => BuildError::GoMissing,
+            _ => BuildError::Io {
+                context: "running `go env GOVERSION`".into(),
+                source: e,
+            },
+        })?;
+    if !output.status.success() {
+        return Err(BuildError::GoBuildFailed {
+            status: output.status.to_string(),
+            output: String::from_utf8_lossy(&output.stderr).into_owned(),
+        });
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).trim().to_string())
+}
+
+/// The `go 1.x[.y]` directive of a go.mod.
+fn go_directive(go_mod: &str) -> Option<String> {
+    go_mod.lines().find_map(|line| {
+        let rest = line.trim().strip_prefix("go ")?;
+        Some(rest.trim().to_string())
+    })
+}
+
+/// Compares dotted Go versions numerically (`1.26.8` ≥ `1.24.0`); pre-release suffixes such as
+/// `rc1` count as lower than the release.
+fn version_at_least(found: &str, required: &str) -> bool {
+    fn parts(v: &str) -> Vec<u64> {
+        v.split('.')
+            .map(|p| {
+                let digits: String = p.chars().take_while(char::is_ascii_digit).collect();
+                digits.parse().unwrap_or(0)
+            })
+            .collect()
+    }
+    let (mut f, mut r) = (parts(found), parts(required));
+    let len = f.len().max(r.len());
+    f.resize(len, 0);
+    r.resize(len, 0);
+    f >= r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn go_versions_compare_numerically() {
+        assert!(version_at_least("1.26.8", "1.24.0"));
+        assert!(version_at_least("1.24", "1.24.0"));
+        assert!(!version_at_least("1.9", "1.24"));
+        assert!(!version_at_least("1.24.0", "1.24.1"));
+    }
+
+    #[test]
+    fn go_directive_is_read_from_go_mod() {
+        let m = "module example.com/x\n\ngo 1.24.0\n\nrequire golang.org/x/sys v0.30.0\n";
+        assert_eq!(go_directive(m).as_deref(), Some("1.24.0"));
+        assert_eq!(go_directive("module x\n"), None);
+    }
+
+    #[test]
+    fn exe_names_carry_the_version() {
+        let v = semver::Version::parse("1.4.1-dev.7+g1a2b3c4").unwrap();
+        assert_eq!(
+            exe_file_name("hellosvc", &v),
+            "hellosvc_1.4.1-dev.7+g1a2b3c4_windows_amd64.exe"
+        );
+    }
+}

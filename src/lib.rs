@@ -6,6 +6,10 @@
 
 pub mod config;
 pub mod gobuild;
+pub mod manifest;
 pub mod pipeline;
+pub mod portable_zip;
+pub mod sign;
 pub mod stamp;
+pub mod verify;
 pub mod version;

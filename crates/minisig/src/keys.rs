@@ -307,10 +307,21 @@ impl SecretKeyStruct {
     }
 
     fn to_file_text(&self) -> Zeroizing<String> {
-        Zeroizing::new(format!(
-            "{COMMENT_PREFIX}{SECRET_KEY_COMMENT}\n{}\n",
-            *Zeroizing::new(encode_base64(&self.0[..]))
-        ))
+        let key_line = Zeroizing::new(encode_base64(&self.0[..]));
+        // Sized up front so no partial copy of the key is left behind by a reallocation.
+        let mut text = Zeroizing::new(String::with_capacity(
+            COMMENT_PREFIX.len() + SECRET_KEY_COMMENT.len() + key_line.len() + 2,
+        ));
+        for part in [
+            COMMENT_PREFIX,
+            SECRET_KEY_COMMENT,
+            "\n",
+            key_line.as_str(),
+            "\n",
+        ] {
+            text.push_str(part);
+        }
+        text
     }
 }
 

@@ -11,6 +11,20 @@
 //!   BLAKE2b-512 hash of the data), `trusted comment: …`, and a global signature over the data
 //!   signature followed by the trusted comment, which makes the trusted comment tamper-evident.
 //!
+//! Compatibility notes, checked against minisign 0.11 (Debian) and its source:
+//!
+//! * Key ids print as minisign prints them: the little-endian u64 in upper-case hex.
+//! * Comments are single lines of printable UTF-8 (tabs allowed). minisign 0.12 refuses to verify
+//!   trusted comments with control characters, and minisign's line buffers bound their length
+//!   ([`MAX_TRUSTED_COMMENT_LEN`], [`MAX_UNTRUSTED_COMMENT_LEN`]).
+//! * `minisign -G -W` (0.11) leaves the checksum of unencrypted keys all zero; such keys load
+//!   here (the public half is still checked against the seed). Keys written here always carry
+//!   a checksum.
+//! * minisign reads passphrases one line at a time from its terminal or standard input, so a
+//!   passphrase must not contain CR, LF or NUL and is at most [`MAX_PASSPHRASE_LEN`] bytes.
+//! * Key files are read before they can be authenticated, so the scrypt limits they hold are
+//!   capped (2 GiB of memory, 16 times minisign's default work) instead of trusted.
+//!
 //! ```
 //! let (public_key, secret_key) = minisig::generate(&mut minisig::OsRng);
 //! let data = b"release artifact bytes";

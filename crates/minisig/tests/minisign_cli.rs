@@ -59,6 +59,22 @@ fn minisign_verifies_our_signatures() {
     assert!(run.success, "{}", run.describe());
     assert_eq!(run.stdout, format!("{TRUSTED}\n"));
 
+    // The longest comments we accept are the longest minisign reads back.
+    let long_trusted = "t".repeat(minisig::MAX_TRUSTED_COMMENT_LEN);
+    let long_untrusted = "u".repeat(minisig::MAX_UNTRUSTED_COMMENT_LEN);
+    let sig = secret
+        .sign(&sample_data()[..], &long_trusted, &long_untrusted)
+        .unwrap();
+    write(dir.path(), "hello.msi.minisig", sig.to_text());
+    let run = minisign(
+        &tool,
+        dir.path(),
+        &["-Vm", "hello.msi", "-p", "key.pub", "-Q"],
+        b"",
+    );
+    assert!(run.success, "{}", run.describe());
+    assert_eq!(run.stdout, format!("{long_trusted}\n"));
+
     // Empty data is data too.
     write(dir.path(), "empty", b"");
     let sig = secret.sign(&b""[..], "empty file", "u").unwrap();

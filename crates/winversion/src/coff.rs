@@ -123,7 +123,7 @@ fn rsrc_section(resource: &[u8]) -> Vec<u8> {
     debug_assert_eq!(s.len() as u32, RESOURCE_DATA);
 
     s.extend_from_slice(resource);
-    while s.len() % 8 != 0 {
+    while !s.len().is_multiple_of(8) {
         s.push(0);
     }
     s

@@ -150,7 +150,7 @@ fn fixed_file_info(info: &VersionInfo) -> [u8; FIXED_FILE_INFO_LEN] {
 }
 
 fn pad_to_dword(out: &mut Vec<u8>) {
-    while out.len() % 4 != 0 {
+    while !out.len().is_multiple_of(4) {
         out.push(0);
     }
 }

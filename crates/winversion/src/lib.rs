@@ -18,6 +18,29 @@
 //! `040904B0` (en-US, UTF-16) and a `Translation` var `0x0409, 1200`.
 //!
 //! Output is deterministic: identical input gives byte-identical objects (no time stamps).
+//!
+//! ```
+//! let info = winversion::VersionInfo {
+//!     file_version: [1, 4, 1, 7],
+//!     product_version: [1, 4, 1, 0],
+//!     product_version_string: "1.4.1-dev.7+g1a2b3c4".into(),
+//!     company_name: "Example Corp".into(),
+//!     product_name: "Hello Service".into(),
+//!     file_description: "Hello Service".into(),
+//!     original_filename: "hellosvc.exe".into(),
+//!     internal_name: "hellosvc".into(),
+//!     legal_copyright: String::new(),
+//! };
+//! let syso = winversion::coff_object(&info)?;
+//! // std::fs::write(main_package_dir.join(winversion::SYSO_FILE_NAME), &syso)?; then go build.
+//! assert_eq!(&syso[..2], &[0x64, 0x86]); // IMAGE_FILE_MACHINE_AMD64
+//!
+//! let resource = winversion::version_resource(&info)?;
+//! let parsed = winversion::parse_version_resource(&resource, winversion::LANG_EN_US)?;
+//! assert_eq!(parsed.file_version_string(), "1.4.1.7"); // what MSI File.Version wants
+//! assert_eq!(parsed.string("ProductVersion"), Some("1.4.1-dev.7+g1a2b3c4"));
+//! # Ok::<(), winversion::Error>(())
+//! ```
 
 mod coff;
 mod decode;

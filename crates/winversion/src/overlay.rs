@@ -47,7 +47,7 @@ fn io_error<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(std::io::Er
     }
 }
 
-fn utf8<'a>(path: &'a Path) -> Result<&'a str, Error> {
+fn utf8(path: &Path) -> Result<&str, Error> {
     path.to_str().ok_or_else(|| Error::Overlay {
         path: path.to_path_buf(),
         problem: "is not valid UTF-8, which go.mod and the overlay JSON cannot express",

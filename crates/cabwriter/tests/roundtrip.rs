@@ -163,13 +163,9 @@ fn all_tricky_payloads_in_one_cabinet_at_every_level() {
         .map(|(n, d)| bytes_entry(n, d))
         .collect();
     let total: u64 = entries.iter().map(|e| data_of(e).len() as u64).sum();
-    for compression in [
-        Compression::None,
-        Compression::MsZip { level: 0 },
-        Compression::MsZip { level: 1 },
-        Compression::MsZip { level: 6 },
-        Compression::MsZip { level: 9 },
-    ] {
+    let compressions =
+        std::iter::once(Compression::None).chain((0..=9).map(|level| Compression::MsZip { level }));
+    for compression in compressions {
         let (cab, summary) = build(
             &entries,
             &CabOptions {

@@ -1,1 +1,77 @@
-//! msi-writer (placeholder; being written)
+//! Deterministic Windows Installer (MSI) package writer with a small typed model, and an MSI lint.
+//!
+//! [`write_package`] turns a [`Package`] (product, directories, files, one Windows service,
+//! Event Log source, recovery actions, firewall rules, public properties, commands) into a
+//! per-machine x64 MSI; [`lint`] checks any MSI against the rules below and classic ICE checks.
+//! The crate never runs a process and knows nothing about Go, git or the project configuration.
+//!
+//! # What the package looks like
+//! - Summary information: codepage 1252, Template `x64;<language>`, Page Count 200 (no MSI 5.0
+//!   tables are used), Word Count 2 (long names, compressed), Security 2, Creating Application
+//!   `winrelease`, create/save times from [`Package::timestamp`], Revision Number (PackageCode)
+//!   derived from a SHA-256 of every other stream, so it changes whenever the content does.
+//! - Database codepage 1252; text outside Windows-1252 is refused with
+//!   [`MsiError::NotWindows1252`] rather than mangled.
+//! - One feature, one component per file (64-bit, key path = the file), component GUIDs derived
+//!   from the UpgradeCode and the file's target path, so they stay stable across releases.
+//! - One MSZIP cabinet embedded as the stream `product.cab`, files named by File key in
+//!   File.Sequence order.
+//! - Major upgrades: Upgrade rows detect older-or-same versions (`OLDERVERSIONFOUND`, removed by
+//!   RemoveExistingProducts at 1501, inside the install transaction) and newer versions
+//!   (`NEWERVERSIONFOUND`, detect only); a LaunchCondition refuses the downgrade with a message
+//!   naming the installed newer version (read from its Add/Remove Programs entry by AppSearch)
+//!   and this package's version. Installing the same version again: with the ProductCode derived
+//!   from UpgradeCode + version ([`Guid::product_code_for`]) it is the same product, so Windows
+//!   Installer runs it in maintenance mode (identical package: nothing to do, success) or refuses
+//!   it as "another version of this product is already installed" (1638) when the package
+//!   differs; a repair is `msiexec /fvomus`. A same-version package with a different ProductCode
+//!   replaces the installed one (the older-versions row includes its maximum).
+//! - Service: ServiceInstall (own process, start type and error control from the model, "vital"
+//!   so that a failed registration fails the install), ServiceControl (stop on install and
+//!   uninstall, delete on uninstall, start on install if asked, wait as asked).
+//! - Recovery and firewall rules: deferred, no-impersonate type-34 custom actions running
+//!   `sc.exe failure`/`failureflag` and `netsh advfirewall firewall add|delete rule`; each add has
+//!   a rollback delete scheduled before it and each uninstall delete a rollback re-add. Custom
+//!   action types and sequence numbers are listed in the `tables` module.
+//! - Group Policy: ALLUSERS=1, REBOOT=ReallySuppress, MSIRESTARTMANAGERCONTROL=Disable, no UI
+//!   needed, AdminExecuteSequence/AdminUISequence and AdvtExecuteSequence with the standard
+//!   actions, SecureCustomProperties listing every public property.
+//! - The compound file is written in one pass with contiguous chains ([`cfb`] module), zero
+//!   timestamps and the MSI root CLSID, so osslsigncode can sign it and two builds of the same
+//!   model are byte-identical.
+
+#![warn(missing_docs)]
+
+mod cabinet;
+mod cfb;
+mod cp1252;
+mod database;
+mod error;
+mod guid;
+mod lint;
+pub mod model;
+mod names;
+mod plan;
+mod schema;
+mod summary;
+mod tables;
+mod write;
+
+pub use error::MsiError;
+pub use guid::Guid;
+pub use lint::{lint, Finding, Severity};
+pub use model::*;
+pub use write::{validate, write_package, PackageReport};
+
+/// Names of the properties the writer sets for upgrade detection (useful to tooling such as a
+/// transform generator or a Group Policy readiness check).
+pub mod properties {
+    /// Set by FindRelatedProducts to the ProductCodes of installed older or same versions.
+    pub const OLDER_VERSION_FOUND: &str = crate::plan::OLDER_FOUND;
+    /// Set by FindRelatedProducts to the ProductCodes of installed newer versions.
+    pub const NEWER_VERSION_FOUND: &str = crate::plan::NEWER_FOUND;
+    /// The newer installed version's DisplayVersion, shown in the downgrade refusal.
+    pub const NEWER_VERSION: &str = crate::plan::NEWER_VERSION;
+    /// The table listing site-settable public properties and their kinds.
+    pub const SETTINGS_TABLE: &str = "WinreleaseSettings";
+}

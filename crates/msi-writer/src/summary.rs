@@ -1,0 +1,131 @@
+//! The `\x05SummaryInformation` stream: an OLE property set (MS-OLEPS) in codepage 1252.
+
+use crate::cp1252;
+use crate::error::MsiError;
+
+/// FMTID_SummaryInformation {F29F85E0-4FF9-1068-AB91-08002B27B3D9}, in its on-disk byte order.
+const FMTID: [u8; 16] = [
+    0xE0, 0x85, 0x9F, 0xF2, 0xF9, 0x4F, 0x68, 0x10, 0xAB, 0x91, 0x08, 0x00, 0x2B, 0x27, 0xB3, 0xD9,
+];
+
+const VT_I2: u32 = 2;
+const VT_I4: u32 = 3;
+const VT_LPSTR: u32 = 30;
+const VT_FILETIME: u32 = 64;
+
+/// Seconds between 1601-01-01 (FILETIME epoch) and 1970-01-01.
+const FILETIME_UNIX_OFFSET: u64 = 11_644_473_600;
+
+/// Summary information fields that Windows Installer reads.
+#[derive(Clone, Debug)]
+pub(crate) struct Summary {
+    pub title: String,
+    pub subject: String,
+    pub author: String,
+    pub keywords: String,
+    pub comments: String,
+    /// `x64;1033`.
+    pub template: String,
+    /// The PackageCode, `{...}`.
+    pub revision_number: String,
+    /// Unix seconds for the create and last-save times.
+    pub timestamp: u64,
+    /// Minimum installer version × 100 (the schema): 200.
+    pub page_count: i32,
+    /// Source image flags: 2 = long file names, compressed.
+    pub word_count: i32,
+    pub creating_application: String,
+    /// 2 = read-only recommended.
+    pub security: i32,
+}
+
+enum Value {
+    I2(i16),
+    I4(i32),
+    Str(Vec<u8>),
+    FileTime(u64),
+}
+
+impl Summary {
+    /// Serializes the property set.
+    pub(crate) fn encode(&self) -> Result<Vec<u8>, MsiError> {
+        let text = |field: &str, value: &str| -> Result<Value, MsiError> {
+            cp1252::encode(value)
+                .map(Value::Str)
+                .map_err(|ch| MsiError::NotWindows1252 {
+                    field: format!("summary {field}"),
+                    value: value.to_string(),
+                    ch,
+                })
+        };
+        let filetime = (self.timestamp + FILETIME_UNIX_OFFSET) * 10_000_000;
+        // Property ids in ascending order (PIDSI_*).
+        let properties: Vec<(u32, Value)> = vec![
+            (1, Value::I2(cp1252::CODEPAGE as i16)),
+            (2, text("Title", &self.title)?),
+            (3, text("Subject", &self.subject)?),
+            (4, text("Author", &self.author)?),
+            (5, text("Keywords", &self.keywords)?),
+            (6, text("Comments", &self.comments)?),
+            (7, text("Template", &self.template)?),
+            (9, text("Revision Number", &self.revision_number)?),
+            (12, Value::FileTime(filetime)),
+            (13, Value::FileTime(filetime)),
+            (14, Value::I4(self.page_count)),
+            (15, Value::I4(self.word_count)),
+            (
+                18,
+                text("Creating Application", &self.creating_application)?,
+            ),
+            (19, Value::I4(self.security)),
+        ];
+
+        let mut values = Vec::new();
+        let mut offsets = Vec::new();
+        let table_len = 8 + 8 * properties.len();
+        for (_, value) in &properties {
+            offsets.push(table_len + values.len());
+            match value {
+                Value::I2(v) => {
+                    values.extend_from_slice(&VT_I2.to_le_bytes());
+                    values.extend_from_slice(&v.to_le_bytes());
+                    values.extend_from_slice(&[0, 0]);
+                }
+                Value::I4(v) => {
+                    values.extend_from_slice(&VT_I4.to_le_bytes());
+                    values.extend_from_slice(&v.to_le_bytes());
+                }
+                Value::Str(bytes) => {
+                    values.extend_from_slice(&VT_LPSTR.to_le_bytes());
+                    values.extend_from_slice(&(bytes.len() as u32 + 1).to_le_bytes());
+                    values.extend_from_slice(bytes);
+                    values.push(0);
+                    while values.len() % 4 != 0 {
+                        values.push(0);
+                    }
+                }
+                Value::FileTime(v) => {
+                    values.extend_from_slice(&VT_FILETIME.to_le_bytes());
+                    values.extend_from_slice(&v.to_le_bytes());
+                }
+            }
+        }
+
+        let mut out = Vec::with_capacity(48 + table_len + values.len());
+        out.extend_from_slice(&0xFFFEu16.to_le_bytes()); // byte order
+        out.extend_from_slice(&0u16.to_le_bytes()); // format version
+        out.extend_from_slice(&0x0002_000Au32.to_le_bytes()); // OS: Win32, version 10
+        out.extend_from_slice(&[0; 16]); // CLSID
+        out.extend_from_slice(&1u32.to_le_bytes()); // one section
+        out.extend_from_slice(&FMTID);
+        out.extend_from_slice(&48u32.to_le_bytes()); // section offset
+        out.extend_from_slice(&((table_len + values.len()) as u32).to_le_bytes());
+        out.extend_from_slice(&(properties.len() as u32).to_le_bytes());
+        for ((pid, _), offset) in properties.iter().zip(&offsets) {
+            out.extend_from_slice(&pid.to_le_bytes());
+            out.extend_from_slice(&(*offset as u32).to_le_bytes());
+        }
+        out.extend_from_slice(&values);
+        Ok(out)
+    }
+}

@@ -891,7 +891,7 @@ impl Linter {
                      schedule it right after InstallInitialize"
                 ),
             ),
-            (Some(rep), Some(init), _) if rep < init => self.warn(
+            (Some(rep), Some(init), _) if rep < init => self.error(
                 "WR-REP",
                 T,
                 Some("RemoveExistingProducts".into()),

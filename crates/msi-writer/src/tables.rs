@@ -539,10 +539,12 @@ fn custom_actions(plan: &Plan<'_>, db: &mut Database) -> Result<Vec<Scheduled>, 
             sequence: SEQ_RECOVERY,
         });
         if recovery.on_non_crash_failures {
+            // Ignore failure: the flag only widens when the actions apply (and Wine's sc.exe
+            // lacks the command); the restart actions themselves are set above.
             add_action(
                 db,
                 "WrServiceRecoveryFlag",
-                CA_EXE_DIRECTORY | DEFERRED,
+                CA_EXE_DIRECTORY | DEFERRED | CA_RETURN_IGNORE,
                 SYSTEM64_FOLDER,
                 format!(
                     "\"[{SYSTEM64_FOLDER}]sc.exe\" failureflag {} 1",

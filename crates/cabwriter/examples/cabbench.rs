@@ -307,7 +307,7 @@ fn make_chunk(kind: &str, len: usize, rng: &mut XorShift) -> Vec<u8> {
                 out.extend_from_slice(&counter.to_le_bytes());
                 out.extend_from_slice(&((rng.next() % 300) as u16).to_le_bytes());
                 out.extend_from_slice(&[0, 0]);
-                if rng.next() % 4 == 0 {
+                if rng.next().is_multiple_of(4) {
                     out.extend_from_slice(&rng.next().to_le_bytes());
                 }
             }

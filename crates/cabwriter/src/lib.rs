@@ -301,7 +301,7 @@ pub fn write_cabinet<W: Write + Seek>(
 
     Ok(CabSummary {
         files: plan.files.len(),
-        uncompressed: plan.folders.iter().map(|f| f.uncompressed).sum(),
+        uncompressed: plan.total_uncompressed(),
         compressed: total,
         blocks: plan.total_blocks,
         folders: plan.folders.len(),
@@ -408,10 +408,13 @@ impl<'a> Plan<'a> {
             codec,
             total_blocks,
         };
-        // Headers plus the stored worst case of the data must fit 32-bit offsets; the
-        // exact check on the real size happens at the end.
-        if plan.header_len() as u64 + plan.total_uncompressed() > u64::from(u32::MAX)
-            && plan.codec == BlockCodec::Stored
+        // Stored cabinets have a known size: refuse one that cannot fit before writing.
+        // Compressed sizes are only known as blocks are written, checked there.
+        if plan.codec == BlockCodec::Stored
+            && plan.header_len() as u64
+                + plan.total_uncompressed()
+                + (plan.total_blocks * block::CFDATA_HEADER) as u64
+                > u64::from(u32::MAX)
         {
             return Err(CabError::CabinetTooLarge);
         }
@@ -585,8 +588,11 @@ fn compress_in_parallel<W: Write>(
                     Err(_) => return,
                 };
                 let Ok(job) = job else { return };
-                let record =
-                    encode_cfdata(codec, job.dictionary.as_deref().map(|d| &d[..]), &job.data);
+                // A panic must come back as an error: the writer waits for every block.
+                let record = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    encode_cfdata(codec, job.dictionary.as_deref().map(|d| &d[..]), &job.data)
+                }))
+                .unwrap_or_else(|_| Err(CabError::Compress("the encoder panicked".into())));
                 if done_tx.send((job.seq, record)).is_err() {
                     return;
                 }

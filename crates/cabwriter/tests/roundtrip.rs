@@ -451,6 +451,21 @@ fn invalid_input_is_refused_before_writing_anything() {
     check(vec![e], opts(1), "missing.exe");
 }
 
+#[cfg(target_os = "linux")]
+#[test]
+fn a_source_that_grows_while_being_read_is_reported() {
+    // procfs files report size 0 but have content: exactly a file that grew.
+    let mut e = bytes_entry("status", vec![]);
+    e.source = Source::Path("/proc/self/status".into());
+    let err = write_cabinet(&[e], &opts(1), Cursor::new(Vec::new())).unwrap_err();
+    assert!(matches!(err, CabError::SourceChanged { .. }), "{err}");
+    assert!(
+        err.to_string()
+            .contains("changed while the cabinet was written"),
+        "{err}"
+    );
+}
+
 #[test]
 fn most_files_allowed_still_works() {
     let entries: Vec<CabEntry> = (0..65_535)

@@ -265,9 +265,9 @@ fn build(lengths: &[u8], strict: bool, what: &str) -> Result<Huffman, String> {
     }
     let used = lengths.len() as u16 - count[0];
     let mut left: i32 = 1;
-    for len in 1..16 {
+    for &n in &count[1..] {
         left <<= 1;
-        left -= i32::from(count[len]);
+        left -= i32::from(n);
         if left < 0 {
             return Err(format!("over-subscribed {what} code"));
         }

@@ -451,6 +451,36 @@ fn invalid_input_is_refused_before_writing_anything() {
     check(vec![e], opts(1), "missing.exe");
 }
 
+#[test]
+fn size_limits_are_checked_before_reading_any_data() {
+    // Sparse files: the sizes are real, the disk use and the test time are not.
+    let dir = tempfile::tempdir().unwrap();
+    let sparse = |name: &str, len: u64| {
+        let path = dir.path().join(name);
+        std::fs::File::create(&path).unwrap().set_len(len).unwrap();
+        let mut e = bytes_entry(name, vec![]);
+        e.source = Source::Path(path);
+        e
+    };
+    let limit = cabwriter::MAX_FOLDER_UNCOMPRESSED;
+    let mut cur = Cursor::new(Vec::new());
+    let err = write_cabinet(&[sparse("huge.bin", limit + 1)], &opts(1), &mut cur).unwrap_err();
+    assert!(
+        matches!(err, CabError::FileTooLarge { size, .. } if size == limit + 1),
+        "{err}"
+    );
+    assert!(cur.get_ref().is_empty());
+
+    let three = [sparse("a", limit), sparse("b", limit), sparse("c", limit)];
+    let stored = CabOptions {
+        compression: Compression::None,
+        ..opts(1)
+    };
+    let err = write_cabinet(&three, &stored, &mut cur).unwrap_err();
+    assert!(matches!(err, CabError::CabinetTooLarge), "{err}");
+    assert!(cur.get_ref().is_empty());
+}
+
 #[cfg(target_os = "linux")]
 #[test]
 fn a_source_that_grows_while_being_read_is_reported() {

@@ -1,1 +1,378 @@
-//! (being written)
+//! Portable zip: `<exe>_<version>_windows_amd64.zip` with the exe, its default config, a short
+//! README and the project's license, for admins who run the service without installing it.
+//!
+//! Same inputs → same bytes: entries are sorted by name, every entry carries the commit time
+//! (as a DOS time, clamped to the 1980–2107 range DOS times can hold), Unix permissions 0644
+//! (0755 for the exe) with "made by Unix" so the building OS does not leak in, and deflate is
+//! the only method. The archive is built in memory, then written through
+//! [`HashingWriter`](crate::sign::HashingWriter) to a temporary file that is renamed into place,
+//! so the digest needs no second read and the zip appears complete or not at all.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::{self, Cursor, Write};
+use std::path::{Path, PathBuf};
+
+use zip::write::SimpleFileOptions;
+use zip::{CompressionMethod, DateTime, System, ZipWriter};
+
+use crate::config::Config;
+use crate::sign::{FileDigest, HashingWriter};
+use crate::stamp::{civil_from_days, rfc3339_utc, Stamp};
+
+/// Name of the rendered default config inside the zip.
+pub const CONFIG_ENTRY: &str = "config.json";
+/// Name of the generated README inside the zip.
+pub const README_ENTRY: &str = "README.txt";
+/// Name of the license inside the zip (whatever the project calls its license file).
+pub const LICENSE_ENTRY: &str = "LICENSE.txt";
+/// License file names looked for, in order, by [`find_license`].
+pub const LICENSE_CANDIDATES: [&str; 6] = [
+    "LICENSE",
+    "LICENSE.txt",
+    "LICENSE.md",
+    "LICENCE",
+    "COPYING",
+    "COPYING.txt",
+];
+
+/// Deflate level: the zip is written once per release, so size wins over speed.
+const DEFLATE_LEVEL: i64 = 9;
+
+/// The portable zip's file name: `<exe>_<version>_windows_amd64.zip`.
+pub fn zip_file_name(exe_name: &str, version: &semver::Version) -> String {
+    format!("{exe_name}_{version}_windows_amd64.zip")
+}
+
+/// Errors of rendering the config template and writing the zip.
+#[derive(Debug, thiserror::Error)]
+pub enum ZipError {
+    #[error("{context} {path}: {source}")]
+    Io {
+        context: &'static str,
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("{path}: {problem}")]
+    Template { path: PathBuf, problem: TemplateError },
+    #[error("{path}: after rendering, the default config is not valid JSON ({reason})\nfix: correct the template; placeholders are replaced verbatim (e.g. {{{{listen_port}}}} by 8080)")]
+    ConfigNotJson { path: PathBuf, reason: String },
+    #[error("writing the zip {path}: {source}")]
+    Zip {
+        path: PathBuf,
+        #[source]
+        source: zip::result::ZipError,
+    },
+}
+
+/// What is wrong with a template.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TemplateError {
+    #[error("line {line}: unknown placeholder {{{{{name}}}}}\nfix: use one of: {known}")]
+    Unknown {
+        line: usize,
+        name: String,
+        known: String,
+    },
+    #[error("line {line}: `{{{{` is not closed by `}}}}`\nfix: close the placeholder, e.g. {{{{listen_port}}}}")]
+    Unclosed { line: usize },
+}
+
+/// The values a config template may use, from the release configuration: `listen_port`,
+/// `service_name`, `product`.
+pub fn template_values(config: &Config) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        (
+            "listen_port".to_string(),
+            config.service.listen_port.to_string(),
+        ),
+        ("service_name".to_string(), config.service.name.clone()),
+        ("product".to_string(), config.product.clone()),
+    ])
+}
+
+/// Replaces every `{{name}}` (spaces inside the braces allowed) with `values[name]`. An unknown
+/// name or an unclosed `{{` is an error, so a typo never ships as literal text.
+pub fn render_template(
+    template: &str,
+    values: &BTreeMap<String, String>,
+) -> Result<String, TemplateError> {
+    let mut out = String::with_capacity(template.len());
+    let mut rest = template;
+    let line_of = |rest: &str| template[..template.len() - rest.len()].matches('\n').count() + 1;
+    while let Some(start) = rest.find("{{") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let Some(end) = after.find("}}") else {
+            return Err(TemplateError::Unclosed {
+                line: line_of(&rest[start..]),
+            });
+        };
+        let name = after[..end].trim();
+        let value = values.get(name).ok_or_else(|| TemplateError::Unknown {
+            line: line_of(&rest[start..]),
+            name: name.to_string(),
+            known: values
+                .keys()
+                .map(|k| format!("{{{{{k}}}}}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+        })?;
+        out.push_str(value);
+        rest = &after[end + 2..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+/// The project's license file, if it has one: the first of [`LICENSE_CANDIDATES`] found in
+/// `service_dir`, then in `root`.
+pub fn find_license(root: &Path, service_dir: &Path) -> Option<PathBuf> {
+    [service_dir, root]
+        .iter()
+        .flat_map(|dir| LICENSE_CANDIDATES.iter().map(move |name| dir.join(name)))
+        .find(|path| path.is_file())
+}
+
+/// Everything that goes into the portable zip.
+#[derive(Debug, Clone)]
+pub struct ZipRequest<'a> {
+    /// The exe's base name (`hellosvc`); the entry is `<exe_name>.exe`.
+    pub exe_name: &'a str,
+    /// The built exe.
+    pub exe_path: &'a Path,
+    pub product: &'a str,
+    /// Version, commit and the commit time every entry is dated with.
+    pub stamp: &'a Stamp,
+    /// The default config template (`templates/config.json`).
+    pub config_template: &'a Path,
+    /// Values for the template's placeholders ([`template_values`]).
+    pub template_values: &'a BTreeMap<String, String>,
+    /// The license file to include as `LICENSE.txt`, if any ([`find_license`]).
+    pub license: Option<&'a Path>,
+}
+
+/// What [`write_zip`] wrote.
+#[derive(Debug, Clone)]
+pub struct WrittenZip {
+    pub path: PathBuf,
+    pub digest: FileDigest,
+    /// Entry names, in archive order.
+    pub entries: Vec<String>,
+}
+
+/// Writes the portable zip to `path` (complete or not at all) and returns its digest.
+pub fn write_zip(request: &ZipRequest, path: &Path) -> Result<WrittenZip, ZipError> {
+    let io_err = |context: &'static str, at: &Path| {
+        let at = at.to_path_buf();
+        move |source| ZipError::Io {
+            context,
+            path: at,
+            source,
+        }
+    };
+    let template = fs::read_to_string(request.config_template)
+        .map_err(io_err("reading the config template", request.config_template))?;
+    let config = render_template(&template, request.template_values).map_err(|problem| {
+        ZipError::Template {
+            path: request.config_template.to_path_buf(),
+            problem,
+        }
+    })?;
+    serde_json::from_str::<serde_json::Value>(&config).map_err(|err| ZipError::ConfigNotJson {
+        path: request.config_template.to_path_buf(),
+        reason: err.to_string(),
+    })?;
+
+    let exe_entry = format!("{}.exe", request.exe_name);
+    let exe_bytes = fs::read(request.exe_path).map_err(io_err("reading", request.exe_path))?;
+    let mut entries: Vec<(String, Vec<u8>, u32)> = vec![
+        (exe_entry.clone(), exe_bytes, 0o755),
+        (CONFIG_ENTRY.to_string(), config.into_bytes(), 0o644),
+        (
+            README_ENTRY.to_string(),
+            readme(request, &exe_entry).into_bytes(),
+            0o644,
+        ),
+    ];
+    if let Some(license) = request.license {
+        let bytes = fs::read(license).map_err(io_err("reading the license", license))?;
+        entries.push((LICENSE_ENTRY.to_string(), bytes, 0o644));
+    }
+    entries.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+
+    let zip_err = |source| ZipError::Zip {
+        path: path.to_path_buf(),
+        source,
+    };
+    let time = dos_time(request.stamp.commit_time);
+    let mut zip = ZipWriter::new(Cursor::new(Vec::new()));
+    for (name, bytes, mode) in &entries {
+        let options = SimpleFileOptions::default()
+            .compression_method(CompressionMethod::Deflated)
+            .compression_level(Some(DEFLATE_LEVEL))
+            .last_modified_time(time)
+            .system(System::Unix)
+            .unix_permissions(*mode)
+            .large_file(bytes.len() as u64 >= u32::MAX as u64);
+        zip.start_file(name.as_str(), options).map_err(zip_err)?;
+        zip.write_all(bytes).map_err(|e| zip_err(e.into()))?;
+    }
+    let archive = zip.finish().map_err(zip_err)?.into_inner();
+
+    let dir = path.parent().unwrap_or(Path::new("."));
+    fs::create_dir_all(dir).map_err(io_err("creating", dir))?;
+    let tmp = tempfile::Builder::new()
+        .prefix(".winrelease-zip-")
+        .tempfile_in(dir)
+        .map_err(io_err("creating a temporary file next to", path))?;
+    let (tmp_file, tmp_path) = tmp.into_parts();
+    let mut writer = HashingWriter::new(io::BufWriter::new(tmp_file));
+    writer
+        .write_all(&archive)
+        .map_err(io_err("writing", &tmp_path))?;
+    let (buffered, digest) = writer.finish();
+    let file = buffered
+        .into_inner()
+        .map_err(|e| ZipError::Io {
+            context: "writing",
+            path: tmp_path.to_path_buf(),
+            source: e.into_error(),
+        })?;
+    file.sync_all().map_err(io_err("writing", &tmp_path))?;
+    drop(file);
+    set_readable(&tmp_path).map_err(io_err("setting permissions of", &tmp_path))?;
+    tmp_path
+        .persist(path)
+        .map_err(|e| ZipError::Io {
+            context: "moving the zip to",
+            path: path.to_path_buf(),
+            source: e.error,
+        })?;
+    Ok(WrittenZip {
+        path: path.to_path_buf(),
+        digest,
+        entries: entries.into_iter().map(|(name, _, _)| name).collect(),
+    })
+}
+
+/// Temporary files are created 0600; a published zip should be world-readable like the exe.
+#[cfg(unix)]
+fn set_readable(path: &Path) -> io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(path, fs::Permissions::from_mode(0o644))
+}
+
+#[cfg(not(unix))]
+fn set_readable(_path: &Path) -> io::Result<()> {
+    Ok(())
+}
+
+/// The commit time as a DOS date-time (UTC; DOS times have no zone), clamped to what the
+/// format can hold.
+pub fn dos_time(unix_seconds: i64) -> DateTime {
+    let days = unix_seconds.div_euclid(86_400);
+    let rem = unix_seconds.rem_euclid(86_400);
+    let (year, month, day) = civil_from_days(days);
+    let built = if year < 1980 {
+        None
+    } else if year > 2107 {
+        DateTime::from_date_and_time(2107, 12, 31, 23, 59, 58).ok()
+    } else {
+        DateTime::from_date_and_time(
+            year as u16,
+            month as u8,
+            day as u8,
+            (rem / 3600) as u8,
+            (rem % 3600 / 60) as u8,
+            (rem % 60) as u8,
+        )
+        .ok()
+    };
+    built.unwrap_or_else(DateTime::default)
+}
+
+/// README.txt: what is in the zip and how to run it (CRLF, for Notepad on older Windows).
+fn readme(request: &ZipRequest, exe_entry: &str) -> String {
+    let stamp = request.stamp;
+    let title = format!("{} {} (portable)", request.product, stamp.version);
+    let license_line = if request.license.is_some() {
+        format!("  {LICENSE_ENTRY:<14} license\n")
+    } else {
+        String::new()
+    };
+    let text = format!(
+        "{title}\n{underline}\n\n\
+         Built from commit {commit} ({time}){dirty}.\n\n\
+         Files:\n\
+         \x20 {exe_entry:<14} the program\n\
+         \x20 {CONFIG_ENTRY:<14} default configuration; edit it before the first start\n\
+         \x20 {README_ENTRY:<14} this file\n\
+         {license_line}\n\
+         Run it in the foreground from this folder (the --config path must be absolute):\n\n\
+         \x20 PowerShell:  .\\{exe_entry} --config \"$PWD\\{CONFIG_ENTRY}\"\n\
+         \x20 cmd.exe:     {exe_entry} --config \"%CD%\\{CONFIG_ENTRY}\"\n\n\
+         Stop it with Ctrl+C. `{exe_entry} --version` prints the version and commit.\n\
+         To install it as a Windows service, use the MSI package of the same release.\n\n\
+         Check this download: SHA256SUMS lists the SHA-256 of every file of the release, and\n\
+         each file has a minisign signature next to it (`minisign -Vm FILE -p winrelease.pub`).\n",
+        underline = "=".repeat(title.chars().count()),
+        commit = stamp.commit,
+        time = rfc3339_utc(stamp.commit_time),
+        dirty = if stamp.dirty {
+            ", with uncommitted changes"
+        } else {
+            ""
+        },
+    );
+    text.replace('\n', "\r\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn values() -> BTreeMap<String, String> {
+        BTreeMap::from([("listen_port".to_string(), "8080".to_string())])
+    }
+
+    #[test]
+    fn template_placeholders_are_replaced() {
+        assert_eq!(
+            render_template("{\"port\": {{listen_port}}, \"p2\": {{ listen_port }}}", &values())
+                .unwrap(),
+            "{\"port\": 8080, \"p2\": 8080}"
+        );
+        assert_eq!(render_template("no placeholders", &values()).unwrap(), "no placeholders");
+    }
+
+    #[test]
+    fn unknown_and_unclosed_placeholders_are_errors() {
+        let err = render_template("a\nb {{listen_prot}}", &values()).unwrap_err();
+        assert_eq!(
+            err,
+            TemplateError::Unknown {
+                line: 2,
+                name: "listen_prot".into(),
+                known: "{{listen_port}}".into()
+            }
+        );
+        assert!(err.to_string().contains("{{listen_port}}"), "{err}");
+        assert_eq!(
+            render_template("x {{listen_port", &values()).unwrap_err(),
+            TemplateError::Unclosed { line: 1 }
+        );
+    }
+
+    #[test]
+    fn dos_time_is_clamped_to_the_format() {
+        let t = dos_time(1_795_622_562); // 2026-11-25T16:02:42Z
+        assert_eq!(
+            (t.year(), t.month(), t.day(), t.hour(), t.minute(), t.second()),
+            (2026, 11, 25, 16, 2, 42)
+        );
+        assert_eq!(dos_time(0).year(), 1980);
+        assert_eq!(dos_time(i64::MAX / 2).year(), 2107);
+    }
+}

@@ -110,7 +110,7 @@ pub enum MsiError {
     },
 
     /// Two entries would land on the same path, since Windows file names are case-insensitive.
-    #[error("{first:?} and {second:?} would both be installed as {dir}\\{name} (Windows file names are case-insensitive); rename one")]
+    #[error("{first} and {second} would both be installed as {dir}\\{name} (Windows file names are case-insensitive); rename one")]
     NameClash {
         /// The target directory (as a readable path).
         dir: String,

@@ -83,6 +83,12 @@ impl FromStr for ProductVersion {
             value: text.to_string(),
             reason: reason.to_string(),
         };
+        if text.contains(['-', '+']) {
+            return Err(err(
+                "pre-release and build suffixes cannot be represented: Windows Installer compares only the numbers \
+                 major.minor.build (e.g. map 1.4.2-rc.1 to a distinct build number)",
+            ));
+        }
         let parts: Vec<&str> = text.split('.').collect();
         if parts.len() != 3 {
             return Err(err(

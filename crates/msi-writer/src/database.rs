@@ -76,6 +76,7 @@ pub(crate) struct Database {
 }
 
 /// The encoded database streams.
+#[derive(Debug)]
 pub(crate) struct EncodedDatabase {
     /// `(table name, stream bytes)`, including `_StringPool` and `_StringData`; the stream names
     /// still need [`encode_stream_name`] with `is_table = true`.

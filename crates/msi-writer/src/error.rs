@@ -171,15 +171,6 @@ pub enum MsiError {
         source: io::Error,
     },
 
-    /// A payload file changed size between validation and cabinet building.
-    #[error("payload file {key:?} changed while the package was being built ({}); build again", path.display())]
-    SourceChanged {
-        /// File key in the model.
-        key: String,
-        /// The path that changed.
-        path: PathBuf,
-    },
-
     /// A limit of the MSI or CAB format is exceeded.
     #[error("{what}: {count} exceeds the limit of {max} ({why})")]
     LimitExceeded {
@@ -237,12 +228,13 @@ pub enum MsiError {
         source: io::Error,
     },
 
-    /// Building the cabinet failed.
+    /// Building the cabinet failed (a payload file could not be read or changed while being
+    /// read, or the cabinet could not be written).
     #[error("cannot build the cabinet: {source}")]
     Cabinet {
-        /// The underlying error.
+        /// The cabinet writer's error.
         #[source]
-        source: io::Error,
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
 
     /// The lint could not read an MSI file.

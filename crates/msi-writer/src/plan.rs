@@ -22,7 +22,7 @@ use crate::names::{
 /// tables are best kept well under 65,536 rows; 32,767 leaves room and keeps every string's
 /// reference count within 16 bits.
 pub(crate) const MAX_FILES: usize = 32_767;
-/// MS-CAB: a folder's uncompressed data must stay below 0x7FFF8000 bytes.
+/// Windows Installer cannot open packages of 2 GiB or more, so the payload must stay below that.
 pub(crate) const MAX_PAYLOAD_BYTES: u64 = 0x7FFF_8000;
 /// Firewall rules get fixed sequence slots between InstallServices and StartServices.
 pub(crate) const MAX_FIREWALL_RULES: usize = 20;
@@ -514,7 +514,8 @@ pub(crate) fn plan(pkg: &Package) -> Result<Plan<'_>, MsiError> {
             what: "total payload bytes".into(),
             count: payload_bytes,
             max: MAX_PAYLOAD_BYTES,
-            why: "one cabinet folder holds less than 2 GiB",
+            why:
+                "Windows Installer packages must stay below 2 GiB; ship large data outside the MSI",
         });
     }
 

@@ -87,10 +87,13 @@ pub fn write_package(pkg: &Package, out: &Path) -> Result<PackageReport, MsiErro
             .map(|f| CabEntry {
                 name: &f.spec.key,
                 source: &f.spec.source,
-                size: f.size,
             })
             .collect();
-        cabinet_bytes = write_cabinet(&entries, pkg.timestamp, BufWriter::new(temp.as_file()))?;
+        {
+            let mut writer = BufWriter::with_capacity(1 << 20, temp.as_file());
+            cabinet_bytes = write_cabinet(&entries, pkg.timestamp, &mut writer)?;
+            writer.flush().map_err(write_err(temp.path()))?;
+        }
         hash_stream(&mut hasher, CABINET_STREAM, cabinet_bytes);
         let mut reader = BufReader::new(File::open(temp.path()).map_err(write_err(temp.path()))?);
         let mut buf = vec![0u8; 1 << 16];

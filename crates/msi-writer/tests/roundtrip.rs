@@ -512,6 +512,45 @@ fn payload_bytes_come_back_exactly() {
 }
 
 #[test]
+fn degenerate_payloads_pass_strict_cabinet_readers() {
+    // libmspack (cabextract, many antivirus engines) rejects deflate blocks with an incomplete
+    // single-code distance table, which some encoders emit for all-zero data and short repeats.
+    if !require_tool("msiinfo") || !require_tool("cabextract") {
+        return;
+    }
+    let dir = temp_dir();
+    let mut pkg = hello_package(ProductVersion(1, 0, 0));
+    let patterns: Vec<(&str, Vec<u8>)> = vec![
+        ("zeros.bin", vec![0u8; 200_000]),
+        ("ab.bin", b"ab".repeat(100_000)),
+        ("abc.bin", b"abc".repeat(70_000)),
+        ("one.bin", vec![7u8; 1]),
+        ("empty.bin", Vec::new()),
+    ];
+    for (name, bytes) in patterns {
+        pkg.files.push(FileSpec {
+            key: name.into(),
+            name: name.into(),
+            dir: DirRef::install(),
+            source: Source::Bytes(bytes),
+            version: None,
+            never_overwrite: false,
+            permanent: false,
+        });
+    }
+    let (msi, _) = build(&pkg, dir.path(), "patterns.msi");
+    let output = Command::new("msiinfo")
+        .args(["extract", msi.to_str().unwrap(), "product.cab"])
+        .output()
+        .unwrap();
+    let cab = dir.path().join("product.cab");
+    std::fs::write(&cab, &output.stdout).unwrap();
+    let test = run("cabextract", &["-t", cab.to_str().unwrap()]);
+    assert!(test.contains("All done, no errors."), "{test}");
+    assert_eq!(test.matches(" OK ").count(), 8, "{test}");
+}
+
+#[test]
 fn the_msi_crate_reads_the_database() {
     let (_dir, msi, _, _) = hello();
     let mut package = msi::Package::open(std::fs::File::open(&msi).unwrap()).unwrap();

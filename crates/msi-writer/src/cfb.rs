@@ -179,13 +179,7 @@ pub(crate) fn write_compound_file<W: Write>(
     // FAT.
     let mut fat = vec![FREESECT; fat_sectors * ENTRIES_PER_FAT_SECTOR];
     let chain = |start: usize, count: usize, fat: &mut Vec<u32>| {
-        for s in start..start + count {
-            fat[s] = if s + 1 == start + count {
-                ENDOFCHAIN
-            } else {
-                (s + 1) as u32
-            };
-        }
+        link_chain(&mut fat[start..start + count], start)
     };
     chain(dir_start, dir_sectors, &mut fat);
     chain(minifat_start, minifat_sectors, &mut fat);
@@ -193,12 +187,8 @@ pub(crate) fn write_compound_file<W: Write>(
     for &(i, count) in &big {
         chain(placements[i].start as usize, count, &mut fat);
     }
-    for s in fat_start..fat_start + fat_sectors {
-        fat[s] = FATSECT;
-    }
-    for s in difat_start..difat_start + difat_sectors {
-        fat[s] = DIFSECT;
-    }
+    fat[fat_start..fat_start + fat_sectors].fill(FATSECT);
+    fat[difat_start..difat_start + difat_sectors].fill(DIFSECT);
 
     // Mini FAT.
     let mut minifat = vec![FREESECT; minifat_sectors * ENTRIES_PER_FAT_SECTOR];
@@ -206,13 +196,7 @@ pub(crate) fn write_compound_file<W: Write>(
         if placement.mini {
             let start = placement.start as usize;
             let count = (streams[i].data.len() as usize).div_ceil(MINI_SECTOR);
-            for s in start..start + count {
-                minifat[s] = if s + 1 == start + count {
-                    ENDOFCHAIN
-                } else {
-                    (s + 1) as u32
-                };
-            }
+            link_chain(&mut minifat[start..start + count], start);
         }
     }
 
@@ -362,6 +346,19 @@ pub(crate) fn write_compound_file<W: Write>(
         out.write_all(&vec![0u8; count * SECTOR - written as usize])?;
     }
     Ok(())
+}
+
+/// Fills `entries` (the allocation-table slots of a chain starting at sector `start`) so each
+/// points to the next sector and the last ends the chain.
+fn link_chain(entries: &mut [u32], start: usize) {
+    let last = entries.len().saturating_sub(1);
+    for (i, entry) in entries.iter_mut().enumerate() {
+        *entry = if i == last {
+            ENDOFCHAIN
+        } else {
+            (start + i + 1) as u32
+        };
+    }
 }
 
 fn write_u32s<W: Write>(out: &mut W, values: &[u32]) -> io::Result<()> {

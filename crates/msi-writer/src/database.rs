@@ -95,14 +95,6 @@ impl Database {
             .push(row);
     }
 
-    /// Rows of a table (for tests and the report).
-    #[cfg(test)]
-    pub(crate) fn rows(&self, name: &str) -> &[Vec<Cell>] {
-        self.tables
-            .get(name)
-            .map_or(&[], |(_, rows)| rows.as_slice())
-    }
-
     /// Serializes all tables, with the system tables derived from the definitions.
     pub(crate) fn encode(&self) -> Result<EncodedDatabase, MsiError> {
         let mut all: BTreeMap<&'static str, (&'static TableDef, Vec<Vec<Cell>>)> = self

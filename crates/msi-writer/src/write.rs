@@ -149,6 +149,13 @@ pub fn write_package(pkg: &Package, out: &Path) -> Result<PackageReport, MsiErro
         write_compound_file(&mut writer, MSI_CLSID, &streams).map_err(write_err(out))?;
         writer.flush().map_err(write_err(out))?;
     }
+    // Temporary files are private (0600); a release artifact is world-readable like any file.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(temp.path(), std::fs::Permissions::from_mode(0o644))
+            .map_err(write_err(out))?;
+    }
     temp.as_file().sync_all().map_err(write_err(out))?;
     let msi_bytes = temp.as_file().metadata().map_err(write_err(out))?.len();
     drop(cab_temp);

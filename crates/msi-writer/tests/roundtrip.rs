@@ -204,7 +204,7 @@ fn directories_components_and_files() {
     assert_eq!(config[7], "3");
     assert_eq!(
         export(&msi, "Media"),
-        vec![vec!["1", "3", "", "#product.cab", "", ""]
+        vec![["1", "3", "", "#product.cab", "", ""]
             .iter()
             .map(|s| s.to_string())
             .collect::<Vec<_>>()]

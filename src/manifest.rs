@@ -261,7 +261,9 @@ impl Manifest {
         check_channel_name(&self.channel).map_err(|m| invalid("channel", m))?;
         let commit = &self.git.commit;
         if !matches!(commit.len(), 40 | 64)
-            || !commit.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+            || !commit
+                .bytes()
+                .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
         {
             return Err(invalid(
                 "git.commit",
@@ -305,7 +307,9 @@ impl Manifest {
                 if !is_registry_guid(guid) {
                     return Err(invalid(
                         field,
-                        format!("{guid:?} is not {{XXXXXXXX-XXXX-XXXX-XXXX-XXXXXXXXXXXX}} (uppercase)"),
+                        format!(
+                            "{guid:?} is not {{XXXXXXXX-XXXX-XXXX-XXXX-XXXXXXXXXXXX}} (uppercase)"
+                        ),
                     ));
                 }
             }
@@ -317,8 +321,9 @@ impl Manifest {
         let mut checksums = 0;
         for (i, artifact) in self.artifacts.iter().enumerate() {
             let field = |name: &str| format!("artifacts[{i}].{name}");
-            check_file_name(&artifact.name)
-                .map_err(|reason| invalid(&field("name"), format!("{:?} {reason}", artifact.name)))?;
+            check_file_name(&artifact.name).map_err(|reason| {
+                invalid(&field("name"), format!("{:?} {reason}", artifact.name))
+            })?;
             if artifact.name == MANIFEST_FILE || artifact.name.ends_with(sign::SIGNATURE_SUFFIX) {
                 return Err(invalid(
                     &field("name"),
@@ -444,7 +449,12 @@ pub fn canonical_json(value: &Value) -> Result<String, String> {
     Ok(out)
 }
 
-fn write_canonical(value: &Value, depth: usize, path: &str, out: &mut String) -> Result<(), String> {
+fn write_canonical(
+    value: &Value,
+    depth: usize,
+    path: &str,
+    out: &mut String,
+) -> Result<(), String> {
     let indent = |out: &mut String, depth: usize| {
         for _ in 0..depth {
             out.push_str("  ");
@@ -688,7 +698,9 @@ pub enum TrustError {
         reason: String,
         fix: &'static str,
     },
-    #[error("the manifest this release would write {0}\nfix: correct the configuration value it names")]
+    #[error(
+        "the manifest this release would write {0}\nfix: correct the configuration value it names"
+    )]
     Manifest(#[from] ManifestError),
     #[error("expiry: {0}")]
     Expiry(String),
@@ -841,7 +853,10 @@ pub fn release_trust(request: &TrustRequest, key: &ReleaseKey) -> Result<TrustSu
         },
     )?;
     let manifest_sig_name = signature_file_name(MANIFEST_FILE);
-    write_hashed(&stage.join(&manifest_sig_name), manifest_signed.text.as_bytes())?;
+    write_hashed(
+        &stage.join(&manifest_sig_name),
+        manifest_signed.text.as_bytes(),
+    )?;
     // The manifest and its signature go in last, so a reader never sees a manifest whose
     // artifacts are not yet in place.
     staged_names.push(MANIFEST_FILE.to_string());
@@ -1062,7 +1077,15 @@ mod tests {
     #[test]
     fn msi_versions_have_one_spelling() {
         assert_eq!(parse_msi_version("1.2.1023"), Some((1, 2, 1023)));
-        for bad in ["1.2", "1.2.3.4", "256.0.0", "1.02.3", "1.2.65536", "+1.2.3", "1..3"] {
+        for bad in [
+            "1.2",
+            "1.2.3.4",
+            "256.0.0",
+            "1.02.3",
+            "1.2.65536",
+            "+1.2.3",
+            "1..3",
+        ] {
             assert_eq!(parse_msi_version(bad), None, "{bad}");
         }
     }

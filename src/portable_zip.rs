@@ -55,7 +55,10 @@ pub enum ZipError {
         source: io::Error,
     },
     #[error("{path}: {problem}")]
-    Template { path: PathBuf, problem: TemplateError },
+    Template {
+        path: PathBuf,
+        problem: TemplateError,
+    },
     #[error("{path}: after rendering, the default config is not valid JSON ({reason})\nfix: correct the template; placeholders are replaced verbatim (e.g. {{{{listen_port}}}} by 8080)")]
     ConfigNotJson { path: PathBuf, reason: String },
     #[error("writing the zip {path}: {source}")]
@@ -100,7 +103,12 @@ pub fn render_template(
 ) -> Result<String, TemplateError> {
     let mut out = String::with_capacity(template.len());
     let mut rest = template;
-    let line_of = |rest: &str| template[..template.len() - rest.len()].matches('\n').count() + 1;
+    let line_of = |rest: &str| {
+        template[..template.len() - rest.len()]
+            .matches('\n')
+            .count()
+            + 1
+    };
     while let Some(start) = rest.find("{{") {
         out.push_str(&rest[..start]);
         let after = &rest[start + 2..];
@@ -172,8 +180,10 @@ pub fn write_zip(request: &ZipRequest, path: &Path) -> Result<WrittenZip, ZipErr
             source,
         }
     };
-    let template = fs::read_to_string(request.config_template)
-        .map_err(io_err("reading the config template", request.config_template))?;
+    let template = fs::read_to_string(request.config_template).map_err(io_err(
+        "reading the config template",
+        request.config_template,
+    ))?;
     let config = render_template(&template, request.template_values).map_err(|problem| {
         ZipError::Template {
             path: request.config_template.to_path_buf(),
@@ -233,23 +243,19 @@ pub fn write_zip(request: &ZipRequest, path: &Path) -> Result<WrittenZip, ZipErr
         .write_all(&archive)
         .map_err(io_err("writing", &tmp_path))?;
     let (buffered, digest) = writer.finish();
-    let file = buffered
-        .into_inner()
-        .map_err(|e| ZipError::Io {
-            context: "writing",
-            path: tmp_path.to_path_buf(),
-            source: e.into_error(),
-        })?;
+    let file = buffered.into_inner().map_err(|e| ZipError::Io {
+        context: "writing",
+        path: tmp_path.to_path_buf(),
+        source: e.into_error(),
+    })?;
     file.sync_all().map_err(io_err("writing", &tmp_path))?;
     drop(file);
     set_readable(&tmp_path).map_err(io_err("setting permissions of", &tmp_path))?;
-    tmp_path
-        .persist(path)
-        .map_err(|e| ZipError::Io {
-            context: "moving the zip to",
-            path: path.to_path_buf(),
-            source: e.error,
-        })?;
+    tmp_path.persist(path).map_err(|e| ZipError::Io {
+        context: "moving the zip to",
+        path: path.to_path_buf(),
+        source: e.error,
+    })?;
     Ok(WrittenZip {
         path: path.to_path_buf(),
         digest,
@@ -340,11 +346,17 @@ mod tests {
     #[test]
     fn template_placeholders_are_replaced() {
         assert_eq!(
-            render_template("{\"port\": {{listen_port}}, \"p2\": {{ listen_port }}}", &values())
-                .unwrap(),
+            render_template(
+                "{\"port\": {{listen_port}}, \"p2\": {{ listen_port }}}",
+                &values()
+            )
+            .unwrap(),
             "{\"port\": 8080, \"p2\": 8080}"
         );
-        assert_eq!(render_template("no placeholders", &values()).unwrap(), "no placeholders");
+        assert_eq!(
+            render_template("no placeholders", &values()).unwrap(),
+            "no placeholders"
+        );
     }
 
     #[test]
@@ -369,7 +381,14 @@ mod tests {
     fn dos_time_is_clamped_to_the_format() {
         let t = dos_time(1_795_622_562); // 2026-11-25T16:02:42Z
         assert_eq!(
-            (t.year(), t.month(), t.day(), t.hour(), t.minute(), t.second()),
+            (
+                t.year(),
+                t.month(),
+                t.day(),
+                t.hour(),
+                t.minute(),
+                t.second()
+            ),
             (2026, 11, 25, 16, 2, 42)
         );
         assert_eq!(dos_time(0).year(), 1980);

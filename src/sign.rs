@@ -427,7 +427,7 @@ pub fn load_release_key(
     let passphrase = settings.passphrase.as_ref().or(env.passphrase.as_ref());
     if let Some(value) = &env.secret_key {
         let text = env_key_text(value)?;
-        let secret = open_secret_key(&text, passphrase, &format!("{ENV_SECRET_KEY}"))?;
+        let secret = open_secret_key(&text, passphrase, ENV_SECRET_KEY)?;
         return Ok(ReleaseKey::new(secret, KeySource::Environment));
     }
     if let Some(path) = &settings.key_file {
@@ -452,7 +452,7 @@ fn env_key_text(value: &str) -> Result<Zeroizing<String>, KeyError> {
     let unusable = || KeyError::Unusable {
         source_name: ENV_SECRET_KEY.into(),
         problem: "is neither the text of a minisign secret key file nor base64 of one".into(),
-        fix: format!("set it to the content of winrelease.key, or to `base64 -w0 winrelease.key`"),
+        fix: "set it to the content of winrelease.key, or to `base64 -w0 winrelease.key`".into(),
     };
     let bytes = Zeroizing::new(
         base64::engine::general_purpose::STANDARD
@@ -885,8 +885,9 @@ impl Binding {
         if words.next().is_some() {
             return Err("has extra fields after `sha256=`".into());
         }
-        let sha256 = Sha256Digest::from_hex(&sha256)
-            .ok_or_else(|| "has a `sha256` value that is not 64 lowercase hex digits".to_string())?;
+        let sha256 = Sha256Digest::from_hex(&sha256).ok_or_else(|| {
+            "has a `sha256` value that is not 64 lowercase hex digits".to_string()
+        })?;
         Ok(Binding {
             product,
             version,
@@ -1016,8 +1017,7 @@ mod tests {
     fn sums_are_sorted_and_parse_back() {
         let a = Sha256Digest::of(b"a");
         let b = Sha256Digest::of(b"b");
-        let text =
-            sha256sums_text(&[("b.zip".into(), b), ("a.exe".into(), a)]).unwrap();
+        let text = sha256sums_text(&[("b.zip".into(), b), ("a.exe".into(), a)]).unwrap();
         assert_eq!(text, format!("{a}  a.exe\n{b}  b.zip\n"));
         assert_eq!(
             parse_sha256sums(&text).unwrap(),
@@ -1053,8 +1053,7 @@ mod tests {
         let b64 = base64::engine::general_purpose::STANDARD.encode(text.as_bytes());
         for value in [text.to_string(), b64.clone(), format!("  {b64}\n")] {
             let env = KeyEnvironment::new(Some(value), None, true);
-            let key = load_release_key(&KeySettings::new(Path::new("/nonexistent")), &env)
-                .unwrap();
+            let key = load_release_key(&KeySettings::new(Path::new("/nonexistent")), &env).unwrap();
             assert_eq!(key.key_id(), secret.key_id());
             assert_eq!(key.source(), &KeySource::Environment);
         }

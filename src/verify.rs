@@ -16,8 +16,7 @@ use minisig::{KeyId, PublicKey, Signature};
 
 use crate::manifest::{read_limited, ArtifactKind, Manifest, MANIFEST_FILE, MAX_MANIFEST_BYTES};
 use crate::sign::{
-    hash_reader, parse_sha256sums, Binding, FileDigest, Sha256Digest,
-    SHA256SUMS_FILE,
+    hash_reader, parse_sha256sums, Binding, FileDigest, Sha256Digest, SHA256SUMS_FILE,
 };
 use crate::stamp::rfc3339_utc;
 
@@ -72,7 +71,7 @@ pub struct VerifyFailure {
     /// What was being checked.
     pub check: String,
     /// Why it failed.
-    pub error: VerifyError,
+    pub error: Box<VerifyError>,
 }
 
 impl fmt::Display for VerifyFailure {
@@ -83,7 +82,7 @@ impl fmt::Display for VerifyFailure {
 
 impl std::error::Error for VerifyFailure {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(&self.error)
+        Some(&*self.error)
     }
 }
 
@@ -168,7 +167,7 @@ pub fn verify_release(
         Err((check, error)) => Err(VerifyFailure {
             passed: run.lines,
             check,
-            error,
+            error: Box::new(error),
         }),
     }
 }
@@ -343,8 +342,15 @@ impl Run {
             }
             Err(source) => return fail(check, VerifyError::Io { path, source }),
         };
-        let digest = hash_reader(io::BufReader::new(file))
-            .or_else(|source| fail(check, VerifyError::Io { path: path.clone(), source }))?;
+        let digest = hash_reader(io::BufReader::new(file)).or_else(|source| {
+            fail(
+                check,
+                VerifyError::Io {
+                    path: path.clone(),
+                    source,
+                },
+            )
+        })?;
         let expected_sha = artifact.sha256.clone();
         let signed_by = verify_signed(
             &format!("{name} signature"),
@@ -394,8 +400,15 @@ impl Run {
     /// `SHA256SUMS` must list exactly the other artifacts, with the manifest's digests.
     fn sums(&mut self, check: &str, manifest: &Manifest, path: &Path) -> Step<()> {
         // Already verified byte for byte against the manifest; read it again only to parse it.
-        let bytes = read_limited(path, MAX_MANIFEST_BYTES)
-            .or_else(|source| fail(check, VerifyError::Io { path: path.into(), source }))?;
+        let bytes = read_limited(path, MAX_MANIFEST_BYTES).or_else(|source| {
+            fail(
+                check,
+                VerifyError::Io {
+                    path: path.into(),
+                    source,
+                },
+            )
+        })?;
         let sums_error = |reason: String| VerifyError::Sums {
             path: path.to_path_buf(),
             reason,
@@ -431,7 +444,10 @@ impl Run {
         }
         self.ok(
             check,
-            format!("lists the {} other artifacts with the manifest's sha256", found.len()),
+            format!(
+                "lists the {} other artifacts with the manifest's sha256",
+                found.len()
+            ),
         );
         Ok(())
     }
@@ -498,12 +514,8 @@ impl Run {
                 )),
             );
         }
-        let prev = Manifest::parse(&bytes).or_else(|e| {
-            fail(
-                check,
-                chain_error(format!("the linked manifest {e}")),
-            )
-        })?;
+        let prev = Manifest::parse(&bytes)
+            .or_else(|e| fail(check, chain_error(format!("the linked manifest {e}"))))?;
         if prev.product != manifest.product || prev.version != previous.version {
             return fail(
                 check,
@@ -632,8 +644,7 @@ fn verify_signed(
     };
     let text = std::str::from_utf8(&bytes)
         .or_else(|_| fail(check, unreadable("not UTF-8 text".into())))?;
-    let signature =
-        Signature::parse(text).or_else(|e| fail(check, unreadable(e.to_string())))?;
+    let signature = Signature::parse(text).or_else(|e| fail(check, unreadable(e.to_string())))?;
     match minisig::verify_prehash(key, &signature, &digest.prehash) {
         Ok(_) => {}
         Err(minisig::Error::KeyIdMismatch {

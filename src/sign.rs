@@ -125,6 +125,8 @@ pub enum KeyError {
     PassphraseRequired { source_name: String },
     #[error("wrong passphrase for the secret key from {source_name}\nfix: check {ENV_PASSPHRASE}; it must be the passphrase given to `cargo xtask keygen`")]
     WrongPassphrase { source_name: String },
+    #[error("{path} is inside the git work tree {work_tree} and not ignored by git, so the secret key could be committed\nfix: generate the key outside the repository (e.g. in ~/.winrelease), or add the file to .gitignore first")]
+    InGitWorkTree { path: PathBuf, work_tree: PathBuf },
     #[error("no signing key is configured and CI=true, so the development key is not used\nfix: store the text of winrelease.key (or `base64 -w0 winrelease.key`) in a CI secret and expose it as {ENV_SECRET_KEY}, with its passphrase as {ENV_PASSPHRASE}; e.g. in GitHub Actions:\n  env:\n    {ENV_SECRET_KEY}: ${{{{ secrets.{ENV_SECRET_KEY} }}}}\n    {ENV_PASSPHRASE}: ${{{{ secrets.{ENV_PASSPHRASE} }}}}\n(create a key pair once with `cargo xtask keygen`)")]
     MissingInCi,
 }
@@ -177,11 +179,18 @@ pub fn keygen_with_kdf(
             return Err(KeyError::KeyExists { path: path.clone() });
         }
     }
+    let created = !dir.exists();
     fs::create_dir_all(dir).map_err(|source| KeyError::Io {
         context: "creating",
         path: dir.to_path_buf(),
         source,
     })?;
+    if let Err(err) = check_not_tracked_by_git(&secret) {
+        if created {
+            let _ = fs::remove_dir(dir);
+        }
+        return Err(err);
+    }
     let (public_key, secret_key) = minisig::generate(&mut minisig::OsRng);
     let secret_text = Zeroizing::new(
         secret_key
@@ -202,6 +211,46 @@ pub fn keygen_with_kdf(
         public,
         secret,
         key_id: public_key.key_id(),
+    })
+}
+
+/// Refuses a secret key path that git would pick up: inside a work tree and not ignored.
+fn check_not_tracked_by_git(secret: &Path) -> Result<(), KeyError> {
+    let Some(dir) = secret.parent().and_then(|d| d.canonicalize().ok()) else {
+        return Ok(());
+    };
+    let Ok(repo) = git2::Repository::discover(&dir) else {
+        return Ok(());
+    };
+    let Some(work_tree) = repo.workdir().and_then(|w| w.canonicalize().ok()) else {
+        return Ok(()); // a bare repository has no work tree to commit from
+    };
+    let candidate = dir.join(SECRET_KEY_FILE);
+    let Ok(relative) = candidate.strip_prefix(&work_tree) else {
+        return Ok(());
+    };
+    if repo.is_path_ignored(relative).unwrap_or(false) {
+        return Ok(());
+    }
+    Err(KeyError::InGitWorkTree {
+        path: secret.to_path_buf(),
+        work_tree,
+    })
+}
+
+/// Reads a public key file (`winrelease.pub`, or any minisign public key file or bare base64
+/// key line), for `cargo xtask verify --pubkey FILE`.
+pub fn load_public_key(path: &Path) -> Result<PublicKey, KeyError> {
+    let text = fs::read_to_string(path).map_err(|source| KeyError::Io {
+        context: "reading the public key",
+        path: path.to_path_buf(),
+        source,
+    })?;
+    PublicKey::parse(&text).map_err(|err| KeyError::Unusable {
+        source_name: path.display().to_string(),
+        problem: err.to_string(),
+        fix: "give the winrelease.pub written by `cargo xtask keygen` (or a `minisign -G` public key)"
+            .into(),
     })
 }
 

@@ -351,7 +351,6 @@ impl Run {
                 },
             )
         })?;
-        let expected_sha = artifact.sha256.clone();
         let signed_by = verify_signed(
             &format!("{name} signature"),
             key,
@@ -362,9 +361,15 @@ impl Run {
                 version: &manifest.version,
                 file: name,
                 size: Some(artifact.size),
-                sha256: Some(&expected_sha),
+                sha256: Some(&artifact.sha256),
             },
-        )?;
+        )
+        // A bad signature explained by the manifest's size or hash is reported as that check.
+        .map_err(|(check, error)| match error {
+            VerifyError::SizeMismatch { .. } => (format!("{name} size"), error),
+            VerifyError::HashMismatch { .. } => (format!("{name} sha256"), error),
+            _ => (check, error),
+        })?;
         if digest.size != artifact.size {
             return fail(
                 &format!("{name} size"),

@@ -17,7 +17,7 @@ use winrelease::manifest::{
 };
 use winrelease::portable_zip::{self, ZipRequest};
 use winrelease::sign::{
-    hash_file, keygen, keygen_with_kdf, load_release_key, Binding, KeyEnvironment, KeyError,
+    self, hash_file, keygen, keygen_with_kdf, load_release_key, Binding, KeyEnvironment, KeyError,
     KeySettings, KeySource, Passphrase, ReleaseKey, Sha256Digest, SHA256SUMS_FILE,
 };
 use winrelease::stamp::Stamp;
@@ -286,6 +286,8 @@ fn sig_path(path: &Path) -> PathBuf {
 
 fn assert_failure(failure: &VerifyFailure, check: &str, message: &str) {
     let text = failure.to_string();
+    // The transcript the CLI would print (shown with --nocapture).
+    println!("{}{text}\n", lines(&failure.passed));
     assert!(
         failure.check == check && text.contains(message),
         "expected check {check:?} failing with {message:?}, got:\n{}{text}",
@@ -595,11 +597,7 @@ fn flipped_byte_in_each_artifact_is_a_content_change() {
         flip_byte(&path, 40);
         let failure = chain.verify_fails();
         let name = path.file_name().unwrap().to_str().unwrap();
-        assert_failure(
-            &failure,
-            &format!("{name} signature"),
-            "content was changed",
-        );
+        assert_failure(&failure, &format!("{name} sha256"), "content was changed");
         assert!(
             matches!(*failure.error, VerifyError::HashMismatch { .. }),
             "{kind}: {failure}"
@@ -631,7 +629,7 @@ fn truncated_artifact_reports_its_size() {
         fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
         let failure = chain.verify_fails();
         let name = path.file_name().unwrap().to_str().unwrap();
-        assert_failure(&failure, &format!("{name} signature"), "truncated");
+        assert_failure(&failure, &format!("{name} size"), "truncated");
         assert!(
             matches!(*failure.error, VerifyError::SizeMismatch { found, expected, .. }
                 if found * 2 <= expected),
@@ -1078,11 +1076,39 @@ fn keygen_writes_minisign_files_with_owner_only_secret_and_never_overwrites() {
     let err = load_release_key(&settings, &wrong).unwrap_err();
     assert!(matches!(err, KeyError::WrongPassphrase { .. }), "{err}");
 
+    // The public key loads for `verify --pubkey`.
+    let loaded = sign::load_public_key(&paths.public).unwrap();
+    assert_eq!(loaded.key_id(), paths.key_id);
+    let err = sign::load_public_key(&paths.secret)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("winrelease.key") && err.contains("winrelease.pub"),
+        "{err}"
+    );
+
     // Empty passphrases are refused (minisign could not read the key back).
     let empty_dir = tempfile::tempdir().unwrap();
     let err = keygen(empty_dir.path(), &Passphrase::new(String::new())).unwrap_err();
     assert!(err.to_string().contains("passphrase"), "{err}");
     assert!(!empty_dir.path().join("winrelease.key").exists());
+}
+
+#[test]
+fn keygen_refuses_to_put_the_secret_key_where_git_would_commit_it() {
+    let repo_dir = tempfile::tempdir().unwrap();
+    git2::Repository::init(repo_dir.path()).unwrap();
+    let keys = repo_dir.path().join("keys");
+    let fast = minisig::KdfParams::fast_for_tests();
+    let passphrase = Passphrase::new("pw".into());
+    let err = keygen_with_kdf(&keys, &passphrase, fast).unwrap_err();
+    assert!(matches!(err, KeyError::InGitWorkTree { .. }), "{err}");
+    assert!(err.to_string().contains(".gitignore"), "{err}");
+    assert!(!keys.exists(), "the refused key directory was left behind");
+    // Once git ignores it, the key may live there.
+    fs::write(repo_dir.path().join(".gitignore"), "/keys/\n").unwrap();
+    keygen_with_kdf(&keys, &passphrase, fast).unwrap();
+    assert!(keys.join("winrelease.key").is_file());
 }
 
 #[test]

@@ -133,7 +133,7 @@ func checkServiceName(name string) error {
 // relative to the working directory would silently point somewhere else.
 func requireAbs(flagName, path string) error {
 	if !filepath.IsAbs(path) {
-		return fmt.Errorf("%s %q must be an absolute path (the working directory of a service is System32, so relative paths are not used)", flagName, path)
+		return fmt.Errorf("%s %s must be an absolute path (the working directory of a service is System32, so relative paths are not used)", flagName, config.QuotePath(path))
 	}
 	return nil
 }
@@ -187,7 +187,7 @@ func seed(o options, e env) int {
 		return ExitUsage
 	}
 	if _, err := config.Seed(o.seedConfig, o.sets); err != nil {
-		fmt.Fprintf(e.stderr, "hellosvc: --seed-config: %v\n", err)
+		fmt.Fprintf(e.stderr, "hellosvc: cannot seed %s: %v\n", config.QuotePath(o.seedConfig), err)
 		return ExitFailure
 	}
 	fmt.Fprintf(e.stdout, "hellosvc: wrote %s\n", o.seedConfig)
@@ -223,7 +223,18 @@ func runService(name, path string, e env) int {
 		log = logging.NewSink(el, level)
 	}
 
-	body := func(ctx context.Context, ready func()) error {
+	if err := winsvc.Run(name, serviceBody(path, level, log, e), log); err != nil {
+		fmt.Fprintf(e.stderr, "hellosvc: %v\n", err)
+		return ExitFailure
+	}
+	return ExitOK
+}
+
+// serviceBody is the work done under the SCM: load the config, bind, report
+// ready (Running) only once bound, serve until stopped. Failures are logged
+// (to the Event Log) and returned, so the SCM sees a service-specific error.
+func serviceBody(path string, level *slog.LevelVar, log *slog.Logger, e env) winsvc.Body {
+	return func(ctx context.Context, ready func()) error {
 		cfg, err := loadConfig(path, level)
 		if err != nil {
 			log.Error("cannot start: bad configuration", "error", err)
@@ -235,11 +246,6 @@ func runService(name, path string, e env) int {
 		}
 		return nil
 	}
-	if err := winsvc.Run(name, body, log); err != nil {
-		fmt.Fprintf(e.stderr, "hellosvc: %v\n", err)
-		return ExitFailure
-	}
-	return ExitOK
 }
 
 // loadConfig loads the config file and applies its log level to level.
@@ -263,7 +269,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, ready func(
 	if err != nil {
 		return err
 	}
-	log.Info("listening", "address", ln.Addr().String(), "site_name", cfg.SiteName, "version", e.info.Version, "commit", e.info.Commit)
+	log.Info("listening", "address", cfg.ListenAddr(), "site_name", cfg.SiteName, "version", e.info.Version, "commit", e.info.Commit)
 	ready()
 	h := server.NewHandler(cfg, e.info, log)
 	if e.wrapHandler != nil {

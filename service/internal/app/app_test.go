@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -19,6 +20,7 @@ import (
 	"time"
 
 	"example.com/hellosvc/internal/config"
+	"example.com/hellosvc/internal/logging"
 	"example.com/hellosvc/internal/server"
 )
 
@@ -70,6 +72,22 @@ func newTestRun() *testRun {
 
 func (tr *testRun) run(args ...string) int { return run(args, tr.env) }
 
+// testClient bounds every test request, so a wedged server fails the test
+// instead of hanging it.
+var testClient = &http.Client{Timeout: 5 * time.Second}
+
+// within returns the next value from ch, failing the test after 5 s.
+func within[T any](t *testing.T, ch <-chan T, what string) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(5 * time.Second):
+		t.Fatalf("timed out after 5s waiting for %s", what)
+		panic("unreachable")
+	}
+}
+
 // freePort returns a port that was free a moment ago.
 func freePort(t *testing.T) int {
 	t.Helper()
@@ -94,7 +112,7 @@ func waitHealthy(t *testing.T, base string) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		resp, err := http.Get(base + "/healthz")
+		resp, err := testClient.Get(base + "/healthz")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
@@ -261,12 +279,13 @@ func TestForegroundServesAndShutsDownGracefully(t *testing.T) {
 			h.ServeHTTP(w, r)
 		})
 	}
+	defer tr.cancel()
 	done := make(chan int, 1)
 	go func() { done <- tr.run("--config", path) }()
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)
 	waitHealthy(t, base)
 
-	resp, err := http.Get(base + "/config")
+	resp, err := testClient.Get(base + "/config")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -279,7 +298,7 @@ func TestForegroundServesAndShutsDownGracefully(t *testing.T) {
 
 	slow := make(chan string, 1)
 	go func() {
-		resp, err := http.Get(base + "/slow")
+		resp, err := testClient.Get(base + "/slow")
 		if err != nil {
 			slow <- "error: " + err.Error()
 			return
@@ -288,7 +307,13 @@ func TestForegroundServesAndShutsDownGracefully(t *testing.T) {
 		resp.Body.Close()
 		slow <- string(b)
 	}()
-	<-entered
+	select {
+	case <-entered:
+	case body := <-slow:
+		t.Fatalf("slow request ended before reaching the handler: %s", body)
+	case <-time.After(5 * time.Second):
+		t.Fatal("slow request never reached the handler")
+	}
 	tr.cancel() // what SIGINT/SIGTERM does in Main
 
 	select {
@@ -297,7 +322,7 @@ func TestForegroundServesAndShutsDownGracefully(t *testing.T) {
 	case <-time.After(150 * time.Millisecond):
 	}
 	close(release)
-	if body := <-slow; body != "slow done" {
+	if body := within(t, slow, "the in-flight request"); body != "slow done" {
 		t.Fatalf("in-flight request got %q", body)
 	}
 	select {
@@ -367,5 +392,84 @@ func TestForegroundSignals(t *testing.T) {
 				t.Fatalf("no graceful-shutdown log:\n%s", stderr.String())
 			}
 		})
+	}
+}
+
+// The service body (run under the SCM on Windows) reports ready only once the
+// listener is bound, and fails without reporting ready when it cannot bind or
+// the config is bad; failures are logged with the reason.
+func TestServiceBody(t *testing.T) {
+	port := freePort(t)
+	path := writeConfig(t, config.Config{ListenPort: port, BindAddress: "127.0.0.1", SiteName: "svc", LogLevel: "info"})
+	tr := newTestRun()
+	logs := &syncBuffer{}
+	level := new(slog.LevelVar)
+	body := serviceBody(path, level, logging.NewText(logs, level), tr.env)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	readyErr := make(chan error, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- body(ctx, func() {
+			c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+			if err == nil {
+				c.Close()
+			}
+			readyErr <- err
+		})
+	}()
+	select {
+	case err := <-readyErr:
+		if err != nil {
+			t.Fatalf("ready reported before the port accepted connections: %v", err)
+		}
+	case err := <-done:
+		t.Fatalf("body returned %v without reporting ready", err)
+	case <-time.After(5 * time.Second):
+		t.Fatal("body never reported ready")
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("body after stop: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("body did not return after its context was cancelled")
+	}
+
+	// If a failure case wrongly starts serving, stop it instead of hanging.
+	bounded, cancelBounded := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancelBounded()
+
+	// Port taken: no ready, error names the address, and it is logged.
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	takenPort := taken.Addr().(*net.TCPAddr).Port
+	path = writeConfig(t, config.Config{ListenPort: takenPort, BindAddress: "127.0.0.1", SiteName: "svc", LogLevel: "info"})
+	logs = &syncBuffer{}
+	body = serviceBody(path, level, logging.NewText(logs, level), tr.env)
+	addr := fmt.Sprintf("127.0.0.1:%d", takenPort)
+	err = body(bounded, func() { t.Error("ready reported although bind failed") })
+	if err == nil || !strings.Contains(err.Error(), addr) {
+		t.Fatalf("body error %v should name %s", err, addr)
+	}
+	if !strings.Contains(logs.String(), "level=ERROR") || !strings.Contains(logs.String(), addr) {
+		t.Fatalf("bind failure not logged: %s", logs)
+	}
+
+	// Bad config: no ready, error and log name the key.
+	bad := filepath.Join(t.TempDir(), "config.json")
+	if err := os.WriteFile(bad, []byte(`{"listen_port": 99999}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	logs = &syncBuffer{}
+	body = serviceBody(bad, level, logging.NewText(logs, level), tr.env)
+	err = body(bounded, func() { t.Error("ready reported with a bad config") })
+	if err == nil || !strings.Contains(logs.String(), "listen_port") {
+		t.Fatalf("err %v, logs %s", err, logs)
 	}
 }

@@ -64,8 +64,9 @@ func (c Config) ListenAddr() string {
 	return net.JoinHostPort(c.BindAddress, strconv.Itoa(c.ListenPort))
 }
 
-// Error is a configuration problem. Source names the file (or "--set" for a
-// command-line value), Key the offending key when there is one.
+// Error is a configuration problem. Source says where the value came from
+// (`config file "C:\...\config.json"` or `--set`), Key names the offending
+// key when there is one.
 type Error struct {
 	Source string
 	Key    string
@@ -74,9 +75,9 @@ type Error struct {
 
 func (e *Error) Error() string {
 	if e.Key == "" {
-		return fmt.Sprintf("config %s: %s", e.Source, e.Msg)
+		return fmt.Sprintf("%s: %s", e.Source, e.Msg)
 	}
-	return fmt.Sprintf("config %s: key %q: %s", e.Source, e.Key, e.Msg)
+	return fmt.Sprintf("%s: key %q: %s", e.Source, e.Key, e.Msg)
 }
 
 // ErrNotFound is wrapped by Load when the config file does not exist.
@@ -87,16 +88,16 @@ var ErrNotFound = errors.New("config file not found")
 func Load(path string) (Config, error) {
 	data, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return Config{}, fmt.Errorf("config file %q does not exist (create it, e.g. with --seed-config %q): %w", path, path, ErrNotFound)
+		return Config{}, fmt.Errorf("config file %s does not exist (create it, e.g. with --seed-config %s): %w", QuotePath(path), QuotePath(path), ErrNotFound)
 	}
 	if err != nil {
-		return Config{}, fmt.Errorf("config file %q cannot be read: %w", path, err)
+		return Config{}, fmt.Errorf("config file %s cannot be read: %w", QuotePath(path), err)
 	}
-	return Parse(data, fmt.Sprintf("file %q", path))
+	return Parse(data, "config file "+QuotePath(path))
 }
 
 // Parse parses config JSON. source describes where data came from and is
-// used in error messages (e.g. `file "C:\ProgramData\Hello Service\config.json"`).
+// used as the prefix of error messages (e.g. `config file "C:\ProgramData\Hello Service\config.json"`).
 func Parse(data []byte, source string) (Config, error) {
 	cfg := Defaults()
 	// Notepad on older Windows saves UTF-8 with a byte-order mark; accept it
@@ -350,6 +351,12 @@ func checkLogLevel(s string) error {
 		}
 	}
 	return fmt.Errorf("%q is not a log level; %s", s, allowedText(KeyLogLevel))
+}
+
+// QuotePath puts a path in double quotes for messages. Unlike %q it does not
+// escape backslashes, so Windows paths read as the operator typed them.
+func QuotePath(p string) string {
+	return `"` + p + `"`
 }
 
 // lineCol converts a byte offset into 1-based line and column numbers.

@@ -84,12 +84,12 @@ func TestParseErrors(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := Parse([]byte(tc.json), `file "/etc/hello.json"`)
+			_, err := Parse([]byte(tc.json), `config file "/etc/hello.json"`)
 			if err == nil {
 				t.Fatalf("expected an error for %s", tc.json)
 			}
 			msg := err.Error()
-			if !strings.Contains(msg, `file "/etc/hello.json"`) {
+			if !strings.Contains(msg, `config file "/etc/hello.json"`) {
 				t.Errorf("error does not name the file: %s", msg)
 			}
 			for _, w := range tc.want {

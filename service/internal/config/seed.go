@@ -32,7 +32,7 @@ func Seed(path string, assignments []string) (Config, error) {
 			return Config{}, err
 		}
 	}
-	if err := cfg.Validate(fmt.Sprintf("file %q", path)); err != nil {
+	if err := cfg.Validate("config file " + QuotePath(path)); err != nil {
 		return Config{}, err
 	}
 	if err := WriteFile(path, cfg); err != nil {
@@ -52,19 +52,19 @@ var rename = os.Rename
 func WriteFile(path string, cfg Config) (err error) {
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("cannot create directory %q for config file: %w", dir, err)
+		return fmt.Errorf("cannot create directory %s for config file: %w", QuotePath(dir), err)
 	}
 	perm := fs.FileMode(0o644)
 	if st, statErr := os.Stat(path); statErr == nil {
 		if st.IsDir() {
-			return fmt.Errorf("cannot write config file %q: it is a directory", path)
+			return fmt.Errorf("cannot write config file %s: it is a directory", QuotePath(path))
 		}
 		perm = st.Mode().Perm()
 	}
 
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp")
 	if err != nil {
-		return fmt.Errorf("cannot create temporary file next to %q: %w", path, err)
+		return fmt.Errorf("cannot create temporary file next to %s: %w", QuotePath(path), err)
 	}
 	tmpName := tmp.Name()
 	defer func() {
@@ -74,19 +74,19 @@ func WriteFile(path string, cfg Config) (err error) {
 		}
 	}()
 	if _, err = tmp.Write(cfg.Marshal()); err != nil {
-		return fmt.Errorf("cannot write temporary config file %q: %w", tmpName, err)
+		return fmt.Errorf("cannot write temporary config file %s: %w", QuotePath(tmpName), err)
 	}
 	if err = tmp.Chmod(perm); err != nil {
-		return fmt.Errorf("cannot set permissions on %q: %w", tmpName, err)
+		return fmt.Errorf("cannot set permissions on %s: %w", QuotePath(tmpName), err)
 	}
 	if err = tmp.Sync(); err != nil {
-		return fmt.Errorf("cannot flush temporary config file %q: %w", tmpName, err)
+		return fmt.Errorf("cannot flush temporary config file %s: %w", QuotePath(tmpName), err)
 	}
 	if err = tmp.Close(); err != nil {
-		return fmt.Errorf("cannot close temporary config file %q: %w", tmpName, err)
+		return fmt.Errorf("cannot close temporary config file %s: %w", QuotePath(tmpName), err)
 	}
 	if err = rename(tmpName, path); err != nil {
-		return fmt.Errorf("cannot replace config file %q: %w", path, err)
+		return fmt.Errorf("cannot replace config file %s: %w", QuotePath(path), err)
 	}
 	return nil
 }

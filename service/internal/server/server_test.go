@@ -11,6 +11,22 @@ import (
 	"time"
 )
 
+// testClient bounds every test request, so a wedged server fails the test
+// instead of hanging it.
+var testClient = &http.Client{Timeout: 5 * time.Second}
+
+// within returns the next value from ch, failing the test after 5 s.
+func within[T any](t *testing.T, ch <-chan T, what string) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(5 * time.Second):
+		t.Fatalf("timed out after 5s waiting for %s", what)
+		panic("unreachable")
+	}
+}
+
 // slowHandler answers /slow only after release is closed, and signals
 // entered when the request has arrived.
 func slowHandler(entered chan<- struct{}, release <-chan struct{}) http.Handler {
@@ -58,7 +74,7 @@ func TestGracefulShutdownWaitsForInFlightRequest(t *testing.T) {
 	}
 	reqDone := make(chan result, 1)
 	go func() {
-		resp, err := http.Get("http://" + addr + "/slow")
+		resp, err := testClient.Get("http://" + addr + "/slow")
 		if err != nil {
 			reqDone <- result{err: err}
 			return
@@ -96,7 +112,7 @@ func TestGracefulShutdownWaitsForInFlightRequest(t *testing.T) {
 	}
 
 	close(release)
-	res := <-reqDone
+	res := within(t, reqDone, "the in-flight request")
 	if res.err != nil || res.body != "finished" {
 		t.Fatalf("in-flight request: body %q, err %v", res.body, res.err)
 	}
@@ -123,12 +139,12 @@ func TestShutdownDeadlineForcesClose(t *testing.T) {
 	go func() { runDone <- Run(ctx, ln, slowHandler(entered, release), discardLogger(), 150*time.Millisecond) }()
 
 	go func() {
-		resp, err := http.Get("http://" + addr + "/slow")
+		resp, err := testClient.Get("http://" + addr + "/slow")
 		if err == nil {
 			resp.Body.Close()
 		}
 	}()
-	<-entered
+	within(t, entered, "the slow request to arrive")
 	start := time.Now()
 	cancel()
 	select {
@@ -152,7 +168,7 @@ func TestRunServesHandler(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	runDone := make(chan error, 1)
 	go func() { runDone <- Run(ctx, ln, testHandler(), discardLogger(), time.Second) }()
-	resp, err := http.Get("http://" + ln.Addr().String() + "/healthz")
+	resp, err := testClient.Get("http://" + ln.Addr().String() + "/healthz")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,7 +178,7 @@ func TestRunServesHandler(t *testing.T) {
 		t.Fatalf("status %d body %q", resp.StatusCode, b)
 	}
 	cancel()
-	if err := <-runDone; err != nil {
+	if err := within(t, runDone, "Run to return"); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -9,6 +9,7 @@ pub mod gobuild;
 pub mod manifest;
 pub mod pipeline;
 pub mod portable_zip;
+pub mod publish;
 pub mod sign;
 pub mod stamp;
 pub mod verify;

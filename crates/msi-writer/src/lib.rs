@@ -29,16 +29,45 @@
 //! - Service: ServiceInstall (own process, start type and error control from the model, "vital"
 //!   so that a failed registration fails the install), ServiceControl (stop on install and
 //!   uninstall, delete on uninstall, start on install if asked, wait as asked).
-//! - Recovery and firewall rules: deferred, no-impersonate type-34 custom actions running
-//!   `sc.exe failure`/`failureflag` and `netsh advfirewall firewall add|delete rule`; each add has
-//!   a rollback delete scheduled before it and each uninstall delete a rollback re-add. Custom
-//!   action types and sequence numbers are listed in the `tables` module.
+//! - Recovery and firewall rules: deferred, no-impersonate custom actions running `sc.exe` and
+//!   `netsh.exe` from `[System64Folder]` (table below). Microsoft documents the MSI 5.0
+//!   MsiServiceConfigFailureActions table as not working as expected, so recovery is set the way
+//!   services.msc and WiX's util:ServiceConfig do it, through the service control manager, after
+//!   InstallServices. Each firewall add has a rollback delete scheduled before it; each uninstall
+//!   delete has a rollback re-add before it. In a major upgrade the old product's removal (at
+//!   RemoveExistingProducts, early in the same script) deletes its rules and the new product adds
+//!   its own afterwards, first deleting any stale rule of the same name so rules never pile up;
+//!   if the upgrade fails, rollback removes the new rule and re-adds the old one.
+//! - First-install commands run an installed exe (type 18) after InstallFiles and before
+//!   InstallServices, only when no older version was found and the product was not installed.
 //! - Group Policy: ALLUSERS=1, REBOOT=ReallySuppress, MSIRESTARTMANAGERCONTROL=Disable, no UI
 //!   needed, AdminExecuteSequence/AdminUISequence and AdvtExecuteSequence with the standard
-//!   actions, SecureCustomProperties listing every public property.
-//! - The compound file is written in one pass with contiguous chains ([`cfb`] module), zero
-//!   timestamps and the MSI root CLSID, so osslsigncode can sign it and two builds of the same
-//!   model are byte-identical.
+//!   actions (AdvtUISequence is not written: Windows Installer does not use it), and
+//!   SecureCustomProperties listing every public property. The table `WinreleaseSettings` lists
+//!   the site-settable properties and their value kinds for transform tooling.
+//! - The compound file is written in one pass with contiguous chains (the `cfb` module), FAT
+//!   first, zero timestamps and the MSI root CLSID, so osslsigncode can sign it and two builds
+//!   of the same model are byte-identical.
+//!
+//! # Custom actions (InstallExecuteSequence)
+//!
+//! | Action | Type | Seq | Condition | Does |
+//! |---|---|---|---|---|
+//! | `WrSetArpInstallLocation` | 51 | 1001 | | ARPINSTALLLOCATION = `[INSTALLDIR]` |
+//! | *commands* (`ExeCommand::id`) | 3090 (18+0x400+0x800), +0x40 if ignoring the exit code | 5050+i | `$exe=3 AND NOT Installed AND NOT OLDERVERSIONFOUND` (first install) or `$exe=3` | run the installed exe |
+//! | `WrServiceRecovery` | 3106 (34+0x400+0x800) | 5810 | `$exe=3` | `sc.exe failure <svc> reset= N actions= restart/ms/restart/ms/restart/ms` |
+//! | `WrServiceRecoveryFlag` | 3170 (+0x40) | 5811 | `$exe=3` | `sc.exe failureflag <svc> 1` (optional) |
+//! | `WrFirewallUndo<n>` | 3426 (rollback 0x100, ignore 0x40) | 5820+3i | `$exe=3` | rollback: delete rule |
+//! | `WrFirewallClean<n>` | 3170 | 5821+3i | `$exe=3` | delete a stale rule of that name |
+//! | `WrFirewallAdd<n>` | 3106, or 3170 when not aborting | 5822+3i | `$exe=3` | `netsh advfirewall firewall add rule ...` |
+//! | `WrFirewallRestore<n>` | 3426 | 2010+2i | `$exe=2` | rollback of uninstall: re-add rule |
+//! | `WrFirewallRemove<n>` | 3170 | 2011+2i | `$exe=2` | delete rule on uninstall |
+//!
+//! `$exe` is the component of the rule's program (or the service exe); `=3` means it is being
+//! installed (install, upgrade, repair), `=2` that it is being removed. Standard actions use the
+//! sequence numbers Microsoft suggests (FindRelatedProducts 25 so LaunchConditions at 100 can
+//! refuse a downgrade; InstallInitialize 1500; RemoveExistingProducts 1501; InstallServices 5800;
+//! StartServices 5900; InstallFinalize 6600).
 
 #![warn(missing_docs)]
 

@@ -239,6 +239,26 @@ fn wine_installs_upgrades_refuses_downgrade_and_uninstalls() {
         "old product's removal and the new stale-rule cleanup both delete:\n{fixme}"
     );
 
+    // Same version again. Identical package: maintenance mode, nothing to do, success.
+    let (code, fixme) = prefix.msiexec(&["/i", &windows_path(&v2)], &work.join("same.log"));
+    assert_eq!(code, 0, "reinstalling the identical package:\n{fixme}");
+    assert!(prefix.reg_query(&uninstall_key(&r2.product_code)).is_some());
+    // A rebuild of the same version with other content has the same ProductCode and another
+    // PackageCode: Windows refuses it with 1638 ("another version of this product is already
+    // installed"); Wine 8 runs it as maintenance and returns 0. Either way one product stays.
+    let mut rebuilt = package(ProductVersion(2, 0, 0), &cmd_exe);
+    rebuilt.timestamp += 2;
+    let (v2b, r2b) = build(&rebuilt, work, "hello_2.0.0_rebuilt.msi");
+    assert_eq!(r2b.product_code, r2.product_code);
+    assert_ne!(r2b.package_code, r2.package_code);
+    let (code, _) = prefix.msiexec(&["/i", &windows_path(&v2b)], &work.join("same-rebuilt.log"));
+    assert!(
+        code == 0 || code == 1638 & 0xFF,
+        "unexpected exit code {code}"
+    );
+    assert!(prefix.reg_query(&uninstall_key(&r2.product_code)).is_some());
+    assert!(prefix.reg_query(&uninstall_key(&r1.product_code)).is_none());
+
     // 3. Downgrade: refused with 1603 (Wine truncates exit codes to 8 bits: 67), v2 stays.
     let log = work.join("downgrade.log");
     let (code, _) = prefix.msiexec(&["/i", &windows_path(&v1)], &log);

@@ -1015,6 +1015,201 @@ pub enum SignError {
     BadFileName { name: String, reason: &'static str },
 }
 
+// ---------------------------------------------------------------------------------------------
+// Authenticode (optional stage)
+// ---------------------------------------------------------------------------------------------
+
+/// The certificate and key an Authenticode signature is made with.
+#[derive(Debug, Clone)]
+pub enum AuthenticodeIdentity {
+    /// A certificate chain file (PEM or DER, leaf first) and its private key file (PEM or DER,
+    /// optionally encrypted with `passphrase`).
+    CertAndKey {
+        certs: PathBuf,
+        key: PathBuf,
+        passphrase: Option<Passphrase>,
+    },
+    /// A PKCS#12 (`.pfx`/`.p12`) file holding certificate chain and key.
+    Pkcs12 {
+        file: PathBuf,
+        passphrase: Option<Passphrase>,
+    },
+}
+
+/// Settings of the optional Authenticode stage (`osslsigncode sign`).
+#[derive(Debug, Clone)]
+pub struct AuthenticodeConfig {
+    pub identity: AuthenticodeIdentity,
+    /// Description Windows shows in the UAC prompt (`-n`), normally the product name.
+    pub description: String,
+    /// URL shown with the description (`-i`).
+    pub url: Option<String>,
+    /// RFC 3161 timestamp server (`-ts`). With one, signatures stay valid after the
+    /// certificate expires, but the signed bytes change on every run (the token holds the
+    /// server's time); without one, the signed file is reproducible.
+    pub timestamp_url: Option<String>,
+}
+
+/// Errors of the Authenticode stage. Never contains a passphrase.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthenticodeError {
+    #[error("`osslsigncode` was not found on PATH\nfix: install it (Debian/Ubuntu: `apt-get install osslsigncode`), or remove the Authenticode certificate from the configuration")]
+    ToolMissing,
+    #[error("osslsigncode {action} {path} failed (exit {status}):\n{output}")]
+    Failed {
+        action: &'static str,
+        path: PathBuf,
+        status: String,
+        output: String,
+    },
+    #[error("{context} {path}: {source}")]
+    Io {
+        context: &'static str,
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+}
+
+/// Signs a PE file (exe) or an MSI with Authenticode via `osslsigncode`, writing the signed
+/// file to `output` (which may be `input`; written to a temporary name and renamed).
+///
+/// The signing time is `signing_time` (Unix seconds; pass the commit time), so without a
+/// timestamp server the same input, certificate and key give the same signed bytes (RSA
+/// PKCS#1 v1.5 signatures are deterministic). Signing an exe changes the PE checksum field and
+/// the security data directory entry, pads the file with zeros to a multiple of 8 bytes, and
+/// appends the certificate table; `osslsigncode remove-signature` undoes all of it except the
+/// checksum and the padding, so the unsigned build stays comparable byte for byte. Signing an
+/// MSI adds a `\u{5}DigitalSignature` stream to the compound file.
+///
+/// Passphrases reach osslsigncode through a private temporary file (`-readpass`), never the
+/// command line, which other users could read from the process list.
+pub fn authenticode_sign(
+    input: &Path,
+    output: &Path,
+    config: &AuthenticodeConfig,
+    signing_time: i64,
+) -> Result<(), AuthenticodeError> {
+    let out_dir = output
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let io_err = |context: &'static str, path: &Path| {
+        let path = path.to_path_buf();
+        move |source| AuthenticodeError::Io {
+            context,
+            path,
+            source,
+        }
+    };
+    let scratch = tempfile::Builder::new()
+        .prefix(".winrelease-authenticode-")
+        .tempdir_in(out_dir)
+        .map_err(io_err("creating a scratch folder in", out_dir))?;
+    let file_name = output.file_name().unwrap_or(std::ffi::OsStr::new("signed"));
+    let partial = scratch.path().join(file_name);
+
+    let mut command = std::process::Command::new("osslsigncode");
+    command.arg("sign");
+    let passphrase = match &config.identity {
+        AuthenticodeIdentity::CertAndKey {
+            certs,
+            key,
+            passphrase,
+        } => {
+            command.arg("-certs").arg(certs).arg("-key").arg(key);
+            passphrase
+        }
+        AuthenticodeIdentity::Pkcs12 { file, passphrase } => {
+            command.arg("-pkcs12").arg(file);
+            passphrase
+        }
+    };
+    if let Some(passphrase) = passphrase {
+        // Inside the 0700 scratch folder and itself 0600; deleted when `scratch` is dropped.
+        let pass_file = scratch.path().join("pass");
+        let mut file = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&pass_file)
+            .map_err(io_err("writing", &pass_file))?;
+        set_file_private(&pass_file).map_err(io_err("protecting", &pass_file))?;
+        file.write_all(passphrase.bytes())
+            .map_err(io_err("writing", &pass_file))?;
+        command.arg("-readpass").arg(&pass_file);
+    }
+    command
+        .args(["-h", "sha256", "-n", &config.description])
+        .arg("-time")
+        .arg(signing_time.to_string());
+    if let Some(url) = &config.url {
+        command.arg("-i").arg(url);
+    }
+    if let Some(ts) = &config.timestamp_url {
+        command.arg("-ts").arg(ts);
+    }
+    command.arg("-in").arg(input).arg("-out").arg(&partial);
+    run_osslsigncode(command, "sign", input)?;
+    fs::rename(&partial, output).map_err(io_err("moving the signed file to", output))
+}
+
+/// Checks an Authenticode signature with `osslsigncode verify`, trusting the certificates in
+/// `ca_file`. Returns osslsigncode's report.
+pub fn authenticode_verify(path: &Path, ca_file: &Path) -> Result<String, AuthenticodeError> {
+    let mut command = std::process::Command::new("osslsigncode");
+    command
+        .arg("verify")
+        .arg("-CAfile")
+        .arg(ca_file)
+        .arg("-in")
+        .arg(path);
+    run_osslsigncode(command, "verify", path)
+}
+
+fn run_osslsigncode(
+    mut command: std::process::Command,
+    action: &'static str,
+    path: &Path,
+) -> Result<String, AuthenticodeError> {
+    let output = command.output().map_err(|e| {
+        if e.kind() == io::ErrorKind::NotFound {
+            AuthenticodeError::ToolMissing
+        } else {
+            AuthenticodeError::Io {
+                context: "running osslsigncode for",
+                path: path.to_path_buf(),
+                source: e,
+            }
+        }
+    })?;
+    let mut text = String::from_utf8_lossy(&output.stdout).into_owned();
+    text.push_str(&String::from_utf8_lossy(&output.stderr));
+    if output.status.success() {
+        Ok(text)
+    } else {
+        Err(AuthenticodeError::Failed {
+            action,
+            path: path.to_path_buf(),
+            status: output
+                .status
+                .code()
+                .map_or("signal".to_string(), |c| c.to_string()),
+            output: text.trim_end().to_string(),
+        })
+    }
+}
+
+#[cfg(unix)]
+fn set_file_private(path: &Path) -> io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(path, fs::Permissions::from_mode(0o600))
+}
+
+#[cfg(not(unix))]
+fn set_file_private(_path: &Path) -> io::Result<()> {
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -283,6 +283,28 @@ pub enum ServiceAccount {
     },
 }
 
+impl ServiceAccount {
+    /// Maps an account name from configuration: `LocalSystem` (or empty), `LocalService`,
+    /// `NetworkService` (also with an `NT AUTHORITY\` prefix, any case); anything else is a
+    /// named account without a password property.
+    pub fn from_name(name: &str) -> ServiceAccount {
+        let trimmed = name.trim();
+        let bare = trimmed
+            .rsplit_once('\\')
+            .filter(|(domain, _)| domain.eq_ignore_ascii_case("NT AUTHORITY") || *domain == ".")
+            .map_or(trimmed, |(_, account)| account);
+        match bare.to_ascii_lowercase().as_str() {
+            "" | "localsystem" | "system" => ServiceAccount::LocalSystem,
+            "localservice" | "local service" => ServiceAccount::LocalService,
+            "networkservice" | "network service" => ServiceAccount::NetworkService,
+            _ => ServiceAccount::User {
+                name: trimmed.to_string(),
+                password_property: None,
+            },
+        }
+    }
+}
+
 /// Service start type.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum StartType {
@@ -372,6 +394,19 @@ pub enum Protocol {
     Udp,
 }
 
+impl FromStr for Protocol {
+    type Err = MsiError;
+
+    /// `tcp` or `udp`, any case.
+    fn from_str(text: &str) -> Result<Protocol, MsiError> {
+        match text.to_ascii_lowercase().as_str() {
+            "tcp" => Ok(Protocol::Tcp),
+            "udp" => Ok(Protocol::Udp),
+            _ => Err(MsiError::text("firewall protocol", format!("{text:?} is neither \"tcp\" nor \"udp\""))),
+        }
+    }
+}
+
 /// Firewall profile.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum FirewallProfile {
@@ -381,6 +416,23 @@ pub enum FirewallProfile {
     Private,
     /// Public networks.
     Public,
+}
+
+impl FromStr for FirewallProfile {
+    type Err = MsiError;
+
+    /// `domain`, `private` or `public`, any case.
+    fn from_str(text: &str) -> Result<FirewallProfile, MsiError> {
+        match text.to_ascii_lowercase().as_str() {
+            "domain" => Ok(FirewallProfile::Domain),
+            "private" => Ok(FirewallProfile::Private),
+            "public" => Ok(FirewallProfile::Public),
+            _ => Err(MsiError::text(
+                "firewall profile",
+                format!("{text:?} is not one of \"domain\", \"private\", \"public\""),
+            )),
+        }
+    }
 }
 
 /// A public property: default value in the Property table, overridable on the msiexec command line
@@ -495,5 +547,24 @@ mod tests {
         }
         assert_eq!(ProductVersion(1, 0, 7).to_string(), "1.0.7");
         assert!(ProductVersion(1, 10, 0) > ProductVersion(1, 9, 300));
+    }
+
+    #[test]
+    fn config_names_map_to_typed_values() {
+        assert_eq!(ServiceAccount::from_name("LocalSystem"), ServiceAccount::LocalSystem);
+        assert_eq!(ServiceAccount::from_name(""), ServiceAccount::LocalSystem);
+        assert_eq!(ServiceAccount::from_name("NT AUTHORITY\\NetworkService"), ServiceAccount::NetworkService);
+        assert_eq!(ServiceAccount::from_name("localservice"), ServiceAccount::LocalService);
+        assert_eq!(
+            ServiceAccount::from_name("CORP\\svc-hello"),
+            ServiceAccount::User {
+                name: "CORP\\svc-hello".into(),
+                password_property: None
+            }
+        );
+        assert_eq!("TCP".parse::<Protocol>().unwrap(), Protocol::Tcp);
+        assert!("icmp".parse::<Protocol>().is_err());
+        assert_eq!("Private".parse::<FirewallProfile>().unwrap(), FirewallProfile::Private);
+        assert!("work".parse::<FirewallProfile>().is_err());
     }
 }

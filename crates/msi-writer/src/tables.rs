@@ -425,6 +425,8 @@ fn add_action(
             hint: "shorten the names that appear in it (rule name, service name, arguments)",
         });
     }
+    // An empty target (a command without arguments) is stored as null, as the engine expects.
+    let target = (!target.is_empty()).then_some(target);
     db.add(&CUSTOM_ACTION, row![action, kind, source, target]);
     Ok(())
 }

@@ -34,6 +34,17 @@ fn the_base_package_is_valid() {
 }
 
 #[test]
+fn optional_text_may_be_empty() {
+    let mut pkg = base();
+    pkg.commands[0].arguments = String::new();
+    pkg.service.as_mut().unwrap().arguments = String::new();
+    pkg.service.as_mut().unwrap().description = String::new();
+    pkg.product.description = String::new();
+    let dir = temp_dir();
+    build(&pkg, dir.path(), "empty-text.msi");
+}
+
+#[test]
 fn invalid_and_nil_guids() {
     let err = Guid::parse("upgrade_code", "6B0E1F4C-3C2D-4E7A-9B1F-2A5C8D9E0F1").unwrap_err();
     assert!(matches!(err, MsiError::InvalidGuid { .. }));

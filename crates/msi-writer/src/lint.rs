@@ -84,6 +84,7 @@ pub fn lint(path: &Path) -> Result<Vec<Finding>, MsiError> {
     linter.foreign_keys();
     linter.directories();
     linter.components();
+    linter.duplicate_targets();
     linter.media();
     linter.sequences();
     linter.custom_actions();
@@ -373,6 +374,16 @@ impl Linter {
                     T,
                     Some("ProductLanguage".into()),
                     format!("ProductLanguage {language:?} is not a language id"),
+                );
+            }
+        }
+        if let Some(name) = props.get("ProductName") {
+            if name.chars().count() > 63 {
+                self.error(
+                    "ICE16",
+                    T,
+                    Some("ProductName".into()),
+                    "ProductName is longer than 63 characters",
                 );
             }
         }
@@ -762,6 +773,42 @@ impl Linter {
         }
     }
 
+    /// ICE30: two files installed to the same path.
+    fn duplicate_targets(&mut self) {
+        let component_dirs: HashMap<String, String> = self
+            .rows("Component")
+            .iter()
+            .filter_map(|r| {
+                Some((
+                    text(&r["Component"])?.to_string(),
+                    text(&r["Directory_"])?.to_string(),
+                ))
+            })
+            .collect();
+        let mut seen: BTreeMap<(String, String), String> = BTreeMap::new();
+        for row in self.rows("File") {
+            let (Some(key), Some(component), Some(name)) = (
+                text(&row["File"]),
+                text(&row["Component_"]),
+                text(&row["FileName"]),
+            ) else {
+                continue;
+            };
+            let Some(dir) = component_dirs.get(component) else {
+                continue;
+            };
+            let long = name.rsplit('|').next().unwrap_or(name).to_uppercase();
+            if let Some(other) = seen.insert((dir.clone(), long), key.to_string()) {
+                self.error(
+                    "ICE30",
+                    "File",
+                    Some(key.to_string()),
+                    format!("installs to the same path as file {other:?} in directory {dir:?}"),
+                );
+            }
+        }
+    }
+
     fn media(&mut self) {
         let media = self.rows("Media");
         let last = media
@@ -912,6 +959,30 @@ impl Linter {
             _ => {}
         }
 
+        for table in ["InstallUISequence", "AdminUISequence"] {
+            let ui = self.sequence(table);
+            for action in in_script.iter().chain(&[
+                "InstallValidate",
+                "InstallInitialize",
+                "InstallFinalize",
+                "RemoveExistingProducts",
+            ]) {
+                if ui.contains_key(*action) {
+                    self.error(
+                        "ICE26",
+                        table,
+                        Some(action.to_string()),
+                        format!(
+                            "{action} changes the system and belongs only in execute sequences"
+                        ),
+                    );
+                }
+            }
+            if !ui.is_empty() && !ui.contains_key("ExecuteAction") {
+                self.error("ICE26", table, Some("ExecuteAction".into()), "ExecuteAction is missing, so the execute sequence never runs from this UI sequence");
+            }
+        }
+
         let admin = self.sequence("AdminExecuteSequence");
         if admin.is_empty() {
             self.error(
@@ -956,7 +1027,7 @@ impl Linter {
             for action in advt.keys() {
                 if let Some(kind) = types.get(action) {
                     if ![19, 35, 51].contains(&(kind & 0x3F)) {
-                        self.error("WR-ADVT-SEQUENCE", "AdvtExecuteSequence", Some(action.clone()), format!("custom action type {kind} is not allowed here (only 19, 35 and 51)"));
+                        self.error("ICE72", "AdvtExecuteSequence", Some(action.clone()), format!("custom action type {kind} is not allowed here (only 19, 35 and 51)"));
                     }
                 }
             }
@@ -1006,6 +1077,38 @@ impl Linter {
     /// ICE77: deferred custom actions only inside the script; impersonation warning.
     fn custom_actions(&mut self) {
         let types = self.custom_action_types();
+        const BASE_TYPES: [i32; 20] = [
+            1, 2, 5, 6, 7, 17, 18, 19, 21, 22, 23, 34, 35, 37, 38, 39, 50, 51, 53, 54,
+        ];
+        let mut names: Vec<&String> = types.keys().collect();
+        names.sort();
+        for action in names {
+            let kind = types[action];
+            if !BASE_TYPES.contains(&(kind & 0x3F)) {
+                self.error(
+                    "ICE68",
+                    "CustomAction",
+                    Some(action.clone()),
+                    format!("type {kind} has no valid base type ({})", kind & 0x3F),
+                );
+            }
+            if kind & 0x300 != 0 && kind & 0x400 == 0 {
+                self.error(
+                    "ICE68",
+                    "CustomAction",
+                    Some(action.clone()),
+                    format!("type {kind}: rollback/commit actions must be in-script (0x400)"),
+                );
+            }
+            if kind & 0x800 != 0 && kind & 0x400 == 0 {
+                self.error(
+                    "ICE68",
+                    "CustomAction",
+                    Some(action.clone()),
+                    format!("type {kind}: no-impersonate (0x800) only applies to deferred actions"),
+                );
+            }
+        }
         let execute = self.sequence("InstallExecuteSequence");
         let seq = |name: &str| execute.get(name).and_then(|(_, s)| *s);
         let (init, finalize) = (seq("InstallInitialize"), seq("InstallFinalize"));

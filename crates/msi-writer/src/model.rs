@@ -46,7 +46,7 @@ pub struct Package {
 /// Product identity.
 #[derive(Clone, Debug)]
 pub struct Product {
-    /// ProductName (also the Summary Subject and the feature title). At most 64 characters.
+    /// ProductName (also the Summary Subject and the feature title). At most 63 characters.
     pub name: String,
     /// Manufacturer (ARP "Publisher", Summary Author).
     pub manufacturer: String,
@@ -402,7 +402,10 @@ impl FromStr for Protocol {
         match text.to_ascii_lowercase().as_str() {
             "tcp" => Ok(Protocol::Tcp),
             "udp" => Ok(Protocol::Udp),
-            _ => Err(MsiError::text("firewall protocol", format!("{text:?} is neither \"tcp\" nor \"udp\""))),
+            _ => Err(MsiError::text(
+                "firewall protocol",
+                format!("{text:?} is neither \"tcp\" nor \"udp\""),
+            )),
         }
     }
 }
@@ -551,10 +554,19 @@ mod tests {
 
     #[test]
     fn config_names_map_to_typed_values() {
-        assert_eq!(ServiceAccount::from_name("LocalSystem"), ServiceAccount::LocalSystem);
+        assert_eq!(
+            ServiceAccount::from_name("LocalSystem"),
+            ServiceAccount::LocalSystem
+        );
         assert_eq!(ServiceAccount::from_name(""), ServiceAccount::LocalSystem);
-        assert_eq!(ServiceAccount::from_name("NT AUTHORITY\\NetworkService"), ServiceAccount::NetworkService);
-        assert_eq!(ServiceAccount::from_name("localservice"), ServiceAccount::LocalService);
+        assert_eq!(
+            ServiceAccount::from_name("NT AUTHORITY\\NetworkService"),
+            ServiceAccount::NetworkService
+        );
+        assert_eq!(
+            ServiceAccount::from_name("localservice"),
+            ServiceAccount::LocalService
+        );
         assert_eq!(
             ServiceAccount::from_name("CORP\\svc-hello"),
             ServiceAccount::User {
@@ -564,7 +576,10 @@ mod tests {
         );
         assert_eq!("TCP".parse::<Protocol>().unwrap(), Protocol::Tcp);
         assert!("icmp".parse::<Protocol>().is_err());
-        assert_eq!("Private".parse::<FirewallProfile>().unwrap(), FirewallProfile::Private);
+        assert_eq!(
+            "Private".parse::<FirewallProfile>().unwrap(),
+            FirewallProfile::Private
+        );
         assert!("work".parse::<FirewallProfile>().is_err());
     }
 }

@@ -354,7 +354,7 @@ fn check_version(field: &str, version: &str) -> Result<(), MsiError> {
 /// Validates the model and resolves the plan. Reads the metadata of payload files named by path.
 pub(crate) fn plan(pkg: &Package) -> Result<Plan<'_>, MsiError> {
     let product = &pkg.product;
-    check_text("product.name", &product.name, 64)?;
+    check_text("product.name", &product.name, 63)?; // ICE16
     check_text("product.manufacturer", &product.manufacturer, 255)?;
     check_optional_text("product.description", &product.description, 255)?;
     check_guid("product.product_code", &product.product_code)?;

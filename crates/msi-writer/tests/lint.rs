@@ -454,6 +454,94 @@ fn custom_action_and_sequence_rules() {
 }
 
 #[test]
+fn more_ice_rules() {
+    let dir = temp_dir();
+    let findings = mutated(dir.path(), "ice30.msi", |p| {
+        set(
+            p,
+            "File",
+            "File",
+            "config.json",
+            "FileName",
+            Value::from("HelloSvc.EXE"),
+        );
+        set(
+            p,
+            "Component",
+            "Component",
+            "config.json",
+            "Directory_",
+            Value::from("INSTALLDIR"),
+        );
+    });
+    let ice30: Vec<String> = findings
+        .iter()
+        .filter(|f| f.rule == "ICE30")
+        .map(|f| f.to_string())
+        .collect();
+    assert_eq!(ice30.len(), 1, "{findings:#?}");
+    assert!(
+        ice30[0].contains("hellosvc.exe") && ice30[0].contains("config.json"),
+        "{}",
+        ice30[0]
+    );
+
+    let findings = mutated(dir.path(), "ice68.msi", |p| {
+        set(
+            p,
+            "CustomAction",
+            "Action",
+            "WrServiceRecovery",
+            "Type",
+            Value::Int(34 | 0x100),
+        );
+        set(
+            p,
+            "CustomAction",
+            "Action",
+            "WrServiceRecoveryFlag",
+            "Type",
+            Value::Int(63),
+        );
+    });
+    assert!(
+        has(&findings, "ICE68", "must be in-script"),
+        "{findings:#?}"
+    );
+    assert!(
+        has(&findings, "ICE68", "no valid base type"),
+        "{findings:#?}"
+    );
+
+    let findings = mutated(dir.path(), "ice26-72.msi", |p| {
+        p.insert_rows(Insert::into("InstallUISequence").row(vec![
+            Value::from("InstallFiles"),
+            Value::Null,
+            Value::Int(1250),
+        ]))
+        .unwrap();
+        p.insert_rows(Insert::into("AdvtExecuteSequence").row(vec![
+            Value::from("WrFirewallAdd1"),
+            Value::Null,
+            Value::Int(1550),
+        ]))
+        .unwrap();
+        let long_name = "A product name that is far too long for Windows Installer to accept";
+        set(
+            p,
+            "Property",
+            "Property",
+            "ProductName",
+            "Value",
+            Value::from(long_name),
+        );
+    });
+    assert!(has(&findings, "ICE26", "InstallFiles"), "{findings:#?}");
+    assert!(has(&findings, "ICE72", "WrFirewallAdd1"), "{findings:#?}");
+    assert!(has(&findings, "ICE16", "63"), "{findings:#?}");
+}
+
+#[test]
 fn summary_and_property_rules() {
     let dir = temp_dir();
     let findings = mutated(dir.path(), "summary.msi", |p| {

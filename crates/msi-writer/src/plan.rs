@@ -54,6 +54,37 @@ const RESERVED_PROPERTIES: &[&str] = &[
     NEWER_VERSION,
 ];
 
+/// Windows Installer's system folder properties: never usable as our directory keys.
+const SYSTEM_FOLDERS: &[&str] = &[
+    "AdminToolsFolder",
+    "AppDataFolder",
+    "CommonAppDataFolder",
+    "CommonFiles64Folder",
+    "CommonFilesFolder",
+    "DesktopFolder",
+    "FavoritesFolder",
+    "FontsFolder",
+    "LocalAppDataFolder",
+    "MyPicturesFolder",
+    "NetHoodFolder",
+    "PersonalFolder",
+    "PrintHoodFolder",
+    "ProgramFiles64Folder",
+    "ProgramFilesFolder",
+    "ProgramMenuFolder",
+    "RecentFolder",
+    "SendToFolder",
+    "StartMenuFolder",
+    "StartupFolder",
+    "System16Folder",
+    "System64Folder",
+    "SystemFolder",
+    "TempFolder",
+    "TemplateFolder",
+    "WindowsFolder",
+    "WindowsVolume",
+];
+
 /// Standard actions (they share the sequence tables' key space with custom actions).
 pub(crate) const STANDARD_ACTIONS: &[&str] = &[
     "AppSearch",
@@ -402,7 +433,14 @@ pub(crate) fn plan(pkg: &Package) -> Result<Plan<'_>, MsiError> {
     for (i, data) in pkg.data_dirs.iter().enumerate() {
         let field = format!("data_dirs[{i}]");
         check_identifier(&format!("{field}.key"), &data.key, 72)?;
-        if data.key == install.property || data.key == "TARGETDIR" || data.key.starts_with("dir_") {
+        if data.key == install.property
+            || data.key == "TARGETDIR"
+            || data.key.starts_with("dir_")
+            || SYSTEM_FOLDERS
+                .iter()
+                .any(|f| f.eq_ignore_ascii_case(&data.key))
+            || RESERVED_PROPERTIES.contains(&data.key.as_str())
+        {
             return Err(MsiError::ReservedName {
                 kind: "data directory key",
                 key: data.key.clone(),

@@ -231,6 +231,11 @@ fn keys_and_references() {
     ));
 
     let mut pkg = base();
+    pkg.data_dirs[0].key = "System64Folder".into();
+    pkg.files[2].dir = DirRef::data("System64Folder");
+    assert!(matches!(fails(&pkg), MsiError::ReservedName { .. }));
+
+    let mut pkg = base();
     pkg.commands[0].id = "InstallFiles".into();
     assert!(matches!(fails(&pkg), MsiError::ReservedName { .. }));
 

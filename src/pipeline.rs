@@ -56,3 +56,68 @@ pub fn build(project: &Project, versioned: &Versioned) -> Result<BuiltExe, Pipel
     };
     Ok(gobuild::build(&request)?)
 }
+
+/// Options of a whole release run.
+#[derive(Debug, Clone, Default)]
+pub struct ReleaseOptions {
+    /// A secret key file, when not given through the environment.
+    pub key_file: Option<PathBuf>,
+}
+
+/// What a release run produced, for the CLI's summary.
+#[derive(Debug)]
+pub struct ReleaseSummary {
+    pub versioned: Versioned,
+    pub exe: BuiltExe,
+    pub trust: crate::manifest::TrustSummary,
+    /// The key the release was signed with.
+    pub key_source: String,
+    /// The public key that verifies the release.
+    pub public_key: minisig::PublicKey,
+    /// The checks `verify` ran on the finished release.
+    pub verification: Vec<crate::verify::CheckLine>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReleaseError {
+    #[error(transparent)]
+    Pipeline(#[from] PipelineError),
+    #[error(transparent)]
+    Key(#[from] crate::sign::KeyError),
+    #[error(transparent)]
+    Trust(#[from] crate::manifest::TrustError),
+    #[error("the release just written does not verify: {0}")]
+    SelfCheck(crate::verify::VerifyFailure),
+}
+
+/// Runs every stage: stamp → build → package → sign + manifest → verify.
+pub fn release(
+    project: &Project,
+    options: &ReleaseOptions,
+) -> Result<ReleaseSummary, ReleaseError> {
+    use crate::sign::{self, KeyEnvironment, KeySettings};
+    let versioned = versioned(project)?;
+    // Load the key before the slow stages, so a missing secret fails fast.
+    let mut settings = KeySettings::new(&project.out_dir());
+    settings.key_file = options.key_file.clone();
+    let key = sign::load_release_key(&settings, &KeyEnvironment::from_process())?;
+    let exe = build(project, &versioned)?;
+    let request = crate::manifest::TrustRequest::new(project, &versioned, &exe);
+    let trust = crate::manifest::release_trust(&request, &key)?;
+    // Checked against the commit time: the same clock the manifest's dates come from.
+    let verified = crate::verify::verify_release(
+        &trust.manifest,
+        &key.public_key(),
+        versioned.stamp.commit_time,
+        None,
+    )
+    .map_err(ReleaseError::SelfCheck)?;
+    Ok(ReleaseSummary {
+        key_source: key.source().to_string(),
+        public_key: key.public_key(),
+        versioned,
+        exe,
+        trust,
+        verification: verified.lines,
+    })
+}

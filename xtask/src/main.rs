@@ -4,11 +4,12 @@
 mod test_cmd;
 
 use std::path::PathBuf;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use winrelease::config::Project;
-use winrelease::pipeline;
+use winrelease::{pipeline, sign, verify};
 
 #[derive(Parser)]
 #[command(
@@ -32,23 +33,47 @@ enum Cmd {
     Stamp,
     /// Cross-compile the Go service for windows/amd64 into target/winrelease/<version>/.
     Build,
-    /// Run the whole pipeline (currently: stamp and build).
-    Release,
+    /// Run the whole pipeline: stamp, build, package, sign, manifest, verify.
+    Release {
+        /// Secret key file (otherwise WINRELEASE_SECRET_KEY, or the development key outside CI).
+        #[arg(long)]
+        key: Option<PathBuf>,
+    },
+    /// Make a signing key pair: winrelease.pub (commit it) and winrelease.key (keep it secret).
+    Keygen {
+        /// Folder to write the key pair to.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Verify a release: manifest signature, every artifact's size, hash and signature, chain, expiry.
+    Verify {
+        /// manifest.json or the release folder holding it.
+        path: PathBuf,
+        /// The release public key (minisign format).
+        #[arg(long)]
+        pubkey: PathBuf,
+        /// The previous release's manifest.json, to check the chain link.
+        #[arg(long)]
+        previous: Option<PathBuf>,
+    },
     /// Run every test suite: cargo tests and `go test` (what CI runs).
     Test,
 }
 
 fn main() {
     let cli = Cli::parse();
-    if let Err(err) = run(cli) {
-        eprintln!("error: {err:#}");
-        std::process::exit(1);
+    match run(cli) {
+        Ok(code) => std::process::exit(code),
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            std::process::exit(1);
+        }
     }
 }
 
-fn run(cli: Cli) -> Result<()> {
+fn run(cli: Cli) -> Result<i32> {
     match cli.command {
-        Cmd::Test => test_cmd::run(),
+        Cmd::Test => test_cmd::run().map(|()| 0),
         Cmd::Stamp => {
             let project = load(&cli.manifest_path)?;
             let v = pipeline::versioned(&project)?;
@@ -65,9 +90,9 @@ fn run(cli: Cli) -> Result<()> {
             println!("commit:       {}", v.stamp.commit);
             println!("commit time:  {}", v.stamp.commit_time_rfc3339());
             println!("dirty:        {}", v.stamp.dirty);
-            Ok(())
+            Ok(0)
         }
-        Cmd::Build | Cmd::Release => {
+        Cmd::Build => {
             let project = load(&cli.manifest_path)?;
             let v = pipeline::versioned(&project)?;
             for w in &v.stamp.warnings {
@@ -84,12 +109,125 @@ fn run(cli: Cli) -> Result<()> {
                 exe.size,
                 exe.go_version
             );
-            if matches!(cli.command, Cmd::Release) {
-                eprintln!("note: release currently stops after the build stage; packaging, signing and publishing are being added");
+            Ok(0)
+        }
+        Cmd::Release { key } => {
+            let project = load(&cli.manifest_path)?;
+            let options = pipeline::ReleaseOptions { key_file: key };
+            let summary = pipeline::release(&project, &options)?;
+            let pubkey = if summary.trust.development_key {
+                project
+                    .out_dir()
+                    .join(sign::DEV_KEY_DIR)
+                    .join(sign::DEV_PUBLIC_KEY_FILE)
+            } else {
+                PathBuf::from("winrelease.pub")
+            };
+            print_release(&summary, &pubkey, cli.verbose);
+            Ok(0)
+        }
+        Cmd::Keygen { out } => {
+            let passphrase = std::env::var(sign::ENV_PASSPHRASE).with_context(|| {
+                format!(
+                    "set the passphrase for the new key in {}",
+                    sign::ENV_PASSPHRASE
+                )
+            })?;
+            let paths = sign::keygen(&out, &sign::Passphrase::new(passphrase))?;
+            println!(
+                "public key:  {} (commit it; admins verify with it)",
+                paths.public.display()
+            );
+            println!("secret key:  {} (keep it secret)", paths.secret.display());
+            println!(
+                "for CI: store `base64 -w0 {}` as the secret {} and the passphrase as {}",
+                paths.secret.display(),
+                sign::ENV_SECRET_KEY,
+                sign::ENV_PASSPHRASE
+            );
+            Ok(0)
+        }
+        Cmd::Verify {
+            path,
+            pubkey,
+            previous,
+        } => {
+            let key = sign::load_public_key(&pubkey)?;
+            let now = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs() as i64);
+            match verify::verify_release(&path, &key, now, previous.as_deref()) {
+                Ok(verified) => {
+                    for line in &verified.lines {
+                        println!("{line}");
+                    }
+                    println!(
+                        "verified: {} {}",
+                        verified.manifest.product, verified.manifest.version
+                    );
+                    Ok(0)
+                }
+                Err(failure) => {
+                    for line in &failure.passed {
+                        println!("{line}");
+                    }
+                    println!("{failure}");
+                    Ok(1)
+                }
             }
-            Ok(())
         }
     }
+}
+
+fn print_release(summary: &pipeline::ReleaseSummary, pubkey: &std::path::Path, verbose: bool) {
+    let v = &summary.versioned;
+    for w in &v.stamp.warnings {
+        eprintln!("warning: {w}");
+    }
+    if verbose {
+        eprintln!("  $ {}", summary.exe.command_line);
+        for line in &summary.verification {
+            eprintln!("  {line}");
+        }
+    }
+    if summary.trust.development_key {
+        eprintln!(
+            "warning: signed with the development key ({}); for a real release set {} (see README \"Signing keys\")",
+            summary.key_source,
+            sign::ENV_SECRET_KEY
+        );
+    }
+    println!(
+        "released {} (MSI ProductVersion {})",
+        v.stamp.version, v.msi_version
+    );
+    println!(
+        "  commit {}{}",
+        v.stamp.commit,
+        if v.stamp.dirty { " (dirty)" } else { "" }
+    );
+    for a in &summary.trust.artifacts {
+        println!(
+            "  {:<58} {:>10} bytes  sha256 {}",
+            a.name,
+            a.size,
+            a.sha256.to_hex()
+        );
+    }
+    println!(
+        "  manifest {} (expires {})",
+        summary.trust.manifest.display(),
+        summary.trust.expires
+    );
+    println!(
+        "  signed by key {} ({})",
+        summary.trust.key_id, summary.key_source
+    );
+    println!(
+        "verify: cargo xtask verify {} --pubkey {}",
+        summary.trust.manifest.display(),
+        pubkey.display()
+    );
 }
 
 fn load(manifest_path: &Option<PathBuf>) -> Result<Project> {

@@ -68,6 +68,42 @@ pub struct Config {
     /// Release store (a folder or a UNC share); defaults to `target/winrelease/store`.
     #[serde(default)]
     pub store: Option<PathBuf>,
+    /// Days from the commit time until a release manifest expires.
+    #[serde(default = "default_manifest_expiry_days")]
+    pub manifest_expiry_days: u32,
+    /// Per-site settings: public MSI properties that seed the service's config on a first
+    /// install (from the msiexec command line or a transform).
+    #[serde(default)]
+    pub site_settings: Vec<SiteSetting>,
+    /// The service exe's option that writes settings into its config file, called on a first
+    /// install as `<exe> <seed_flag> "<config path>" --set key=[PROPERTY]…`. Without it, site
+    /// settings cannot be seeded and `site_settings` must be empty.
+    #[serde(default)]
+    pub seed_flag: Option<String>,
+}
+
+/// A public property that seeds one key of the service's config on a first install.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SiteSetting {
+    /// MSI property name, upper case (`LISTEN_PORT`).
+    pub property: String,
+    /// The config key it sets (`listen_port`).
+    pub config_key: String,
+    /// What values are valid.
+    #[serde(default)]
+    pub kind: SiteSettingKind,
+    /// Default value; `{{listen_port}}`-style placeholders of the config template are allowed.
+    pub default: String,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SiteSettingKind {
+    #[default]
+    Text,
+    Port,
+    Integer,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -78,6 +114,10 @@ pub struct ServiceConfig {
     pub display_name: String,
     #[serde(default)]
     pub description: String,
+    /// Command-line arguments the service manager passes; a Windows Installer formatted string
+    /// (`[DATADIR]` is the product's ProgramData folder, `[INSTALLDIR]` the program folder).
+    #[serde(default = "default_service_arguments")]
+    pub arguments: String,
     /// Account the service runs as; `LocalSystem` unless set.
     #[serde(default = "default_account")]
     pub account: String,
@@ -148,6 +188,12 @@ fn default_config_template() -> PathBuf {
 }
 fn default_channel() -> String {
     "stable".into()
+}
+fn default_service_arguments() -> String {
+    "--service".into()
+}
+fn default_manifest_expiry_days() -> u32 {
+    180
 }
 fn default_account() -> String {
     "LocalSystem".into()
@@ -314,6 +360,28 @@ impl Config {
             }
         }
         check_channel_name(&self.channel).map_err(|m| invalid("channel", m))?;
+        if !self.site_settings.is_empty() && self.seed_flag.is_none() {
+            return Err(invalid(
+                "site_settings",
+                "needs `seed_flag`: the service option that writes settings into its config (e.g. \"--seed-config\")".into(),
+            ));
+        }
+        for (i, setting) in self.site_settings.iter().enumerate() {
+            let ok = !setting.property.is_empty()
+                && setting
+                    .property
+                    .chars()
+                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+                && setting
+                    .property
+                    .starts_with(|c: char| c.is_ascii_uppercase());
+            if !ok {
+                return Err(invalid(
+                    &format!("site_settings[{i}].property"),
+                    format!("{:?} must be an upper-case identifier (A-Z, 0-9, _), as Windows Installer passes only upper-case properties to the installing service", setting.property),
+                ));
+            }
+        }
         Ok(())
     }
 }

@@ -7,6 +7,7 @@
 pub mod config;
 pub mod gobuild;
 pub mod manifest;
+pub mod package_msi;
 pub mod pipeline;
 pub mod portable_zip;
 pub mod publish;

@@ -16,6 +16,8 @@ pub enum PipelineError {
     Version(#[from] version::UnmappableVersion),
     #[error(transparent)]
     Build(#[from] gobuild::BuildError),
+    #[error("MSI stage: {0}")]
+    Package(#[from] crate::package_msi::PackageError),
 }
 
 /// The stamp plus the MSI version it maps to.
@@ -57,6 +59,18 @@ pub fn build(project: &Project, versioned: &Versioned) -> Result<BuiltExe, Pipel
     Ok(gobuild::build(&request)?)
 }
 
+/// Package stage: the MSI for a built exe, next to it in the version folder.
+pub fn package_msi(
+    project: &Project,
+    versioned: &Versioned,
+    exe: &BuiltExe,
+) -> Result<crate::package_msi::BuiltMsi, PipelineError> {
+    let out_dir = version_dir(project, &versioned.stamp);
+    Ok(crate::package_msi::package_msi(
+        project, versioned, exe, &out_dir,
+    )?)
+}
+
 /// Options of a whole release run.
 #[derive(Debug, Clone, Default)]
 pub struct ReleaseOptions {
@@ -69,6 +83,7 @@ pub struct ReleaseOptions {
 pub struct ReleaseSummary {
     pub versioned: Versioned,
     pub exe: BuiltExe,
+    pub msi: crate::package_msi::BuiltMsi,
     pub trust: crate::manifest::TrustSummary,
     /// The key the release was signed with.
     pub key_source: String,
@@ -86,11 +101,13 @@ pub enum ReleaseError {
     Key(#[from] crate::sign::KeyError),
     #[error(transparent)]
     Trust(#[from] crate::manifest::TrustError),
+    #[error(transparent)]
+    Manifest(#[from] crate::manifest::ManifestError),
     #[error("the release just written does not verify: {0}")]
     SelfCheck(crate::verify::VerifyFailure),
 }
 
-/// Runs every stage: stamp → build → package → sign + manifest → verify.
+/// Runs every stage: stamp → build → package (MSI, zip) → sign + manifest → verify.
 pub fn release(
     project: &Project,
     options: &ReleaseOptions,
@@ -102,7 +119,17 @@ pub fn release(
     settings.key_file = options.key_file.clone();
     let key = sign::load_release_key(&settings, &KeyEnvironment::from_process())?;
     let exe = build(project, &versioned)?;
-    let request = crate::manifest::TrustRequest::new(project, &versioned, &exe);
+    let msi = package_msi(project, &versioned, &exe)?;
+    let mut request = crate::manifest::TrustRequest::new(project, &versioned, &exe);
+    request.expiry_days = project.config.manifest_expiry_days;
+    request.msi = Some(crate::manifest::MsiArtifact {
+        path: msi.path.clone(),
+        identity: crate::manifest::MsiIdentity::new(
+            &msi.product_code,
+            &msi.upgrade_code,
+            &msi.package_code,
+        )?,
+    });
     let trust = crate::manifest::release_trust(&request, &key)?;
     // Checked against the commit time: the same clock the manifest's dates come from.
     let verified = crate::verify::verify_release(
@@ -117,6 +144,7 @@ pub fn release(
         public_key: key.public_key(),
         versioned,
         exe,
+        msi,
         trust,
         verification: verified.lines,
     })

@@ -1,0 +1,274 @@
+//! Package stage: the project's configuration and the built exe → a per-machine x64 MSI.
+//!
+//! This module only translates; `msi-writer` knows Windows Installer and nothing of Go or git.
+//! What the translation decides:
+//! - the exe goes to `ProgramFiles64Folder\<product>` (`INSTALLDIR`), its File.Version read from
+//!   the VERSIONINFO the build stage stamped into it;
+//! - the default config, rendered from the template, goes to `CommonAppDataFolder\<product>`
+//!   (`DATADIR`) as a never-overwritten, permanent component, so an admin's edits survive
+//!   upgrades and uninstalls;
+//! - each `site_settings` entry becomes a public property and, on a first install only, the exe
+//!   is run with `seed_flag` to write the properties' values into that config;
+//! - the ProductCode is derived from the UpgradeCode and the version: a new one per version
+//!   (major upgrades), the same one for a rebuild of the same version.
+
+use std::path::{Path, PathBuf};
+
+use msi_writer as mw;
+
+use crate::config::{FirewallProfile, FirewallProtocol, Project, SiteSettingKind};
+use crate::gobuild::BuiltExe;
+use crate::pipeline::Versioned;
+use crate::portable_zip;
+
+/// Directory key of the product's ProgramData folder, usable as `[DATADIR]` in arguments.
+pub const DATA_DIR_KEY: &str = "DATADIR";
+
+#[derive(Debug, thiserror::Error)]
+pub enum PackageError {
+    #[error("reading {path}: {source}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the exe {path} has no usable VERSIONINFO ({source}); Windows Installer needs a file version to replace it on upgrades\nfix: build it with `cargo xtask build`, which stamps one")]
+    ExeVersion {
+        path: PathBuf,
+        #[source]
+        source: winversion::Error,
+    },
+    #[error("config template {path}: {message}")]
+    Template { path: PathBuf, message: String },
+    #[error("{0}")]
+    Msi(#[from] mw::MsiError),
+    #[error("the MSI {path} fails its lint:\n{findings}")]
+    Lint { path: PathBuf, findings: String },
+}
+
+/// The written MSI and its identity.
+#[derive(Debug, Clone)]
+pub struct BuiltMsi {
+    pub path: PathBuf,
+    pub size: u64,
+    pub product_code: String,
+    pub upgrade_code: String,
+    pub package_code: String,
+    pub report: mw::PackageReport,
+}
+
+/// `<exe>_<version>_x64.msi`.
+pub fn msi_file_name(exe_name: &str, version: &semver::Version) -> String {
+    format!("{exe_name}_{version}_x64.msi")
+}
+
+/// The package model for this project and build; nothing is written.
+pub fn package_model(
+    project: &Project,
+    versioned: &Versioned,
+    exe: &BuiltExe,
+) -> Result<mw::Package, PackageError> {
+    let config = &project.config;
+    let exe_bytes = std::fs::read(&exe.path).map_err(|source| PackageError::Read {
+        path: exe.path.clone(),
+        source,
+    })?;
+    let exe_version = winversion::read_from_pe(&exe_bytes)
+        .map_err(|source| PackageError::ExeVersion {
+            path: exe.path.clone(),
+            source,
+        })?
+        .file_version_string();
+    drop(exe_bytes);
+
+    let template_path = project.root.join(&config.config_template);
+    let template =
+        std::fs::read_to_string(&template_path).map_err(|source| PackageError::Read {
+            path: template_path.clone(),
+            source,
+        })?;
+    let values = portable_zip::template_values(config);
+    let render = |text: &str| {
+        portable_zip::render_template(text, &values).map_err(|e| PackageError::Template {
+            path: template_path.clone(),
+            message: e.to_string(),
+        })
+    };
+    let default_config = render(&template)?;
+    let config_name = template_path.file_name().map_or_else(
+        || "config.json".to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+
+    let upgrade_code = mw::Guid::parse("upgrade_code", &config.upgrade_code)?;
+    let v = versioned.msi_version;
+    let version = mw::ProductVersion(v.major, v.minor, v.build);
+    let exe_key = format!("{}.exe", config.exe_name);
+
+    let mut properties = Vec::new();
+    let mut seed_args = Vec::new();
+    for setting in &config.site_settings {
+        properties.push(mw::PublicProperty {
+            name: setting.property.clone(),
+            value: render(&setting.default)?,
+            kind: match setting.kind {
+                SiteSettingKind::Text => mw::PropertyKind::Text,
+                SiteSettingKind::Port => mw::PropertyKind::Port,
+                SiteSettingKind::Integer => mw::PropertyKind::Integer,
+            },
+            site_settable: true,
+        });
+        seed_args.push(format!(
+            "--set \"{}=[{}]\"",
+            setting.config_key, setting.property
+        ));
+    }
+    let commands = match (&config.seed_flag, seed_args.is_empty()) {
+        (Some(flag), false) => vec![mw::ExeCommand {
+            id: "SeedConfig".into(),
+            file: exe_key.clone(),
+            arguments: format!(
+                "{flag} \"[{DATA_DIR_KEY}]{config_name}\" {}",
+                seed_args.join(" ")
+            ),
+            when: mw::CommandWhen::FirstInstall,
+            ignore_exit_code: false,
+        }],
+        _ => Vec::new(),
+    };
+
+    Ok(mw::Package {
+        product: mw::Product {
+            name: config.product.clone(),
+            manufacturer: config.manufacturer.clone(),
+            version,
+            product_code: mw::Guid::product_code_for(&upgrade_code, version),
+            upgrade_code,
+            language: 1033,
+            description: config.description.clone(),
+        },
+        install_dir: mw::InstallDir {
+            under: mw::KnownFolder::ProgramFiles64,
+            path: vec![config.product.clone()],
+            property: "INSTALLDIR".into(),
+        },
+        data_dirs: vec![mw::DataDir {
+            key: DATA_DIR_KEY.into(),
+            under: mw::KnownFolder::CommonAppData,
+            path: vec![config.product.clone()],
+            create: true,
+        }],
+        files: vec![
+            mw::FileSpec {
+                key: exe_key.clone(),
+                name: exe_key.clone(),
+                dir: mw::DirRef::install(),
+                source: mw::Source::Path(exe.path.clone()),
+                version: Some(exe_version),
+                never_overwrite: false,
+                permanent: false,
+            },
+            mw::FileSpec {
+                key: config_name.clone(),
+                name: config_name,
+                dir: mw::DirRef::data(DATA_DIR_KEY),
+                source: mw::Source::Bytes(default_config.into_bytes()),
+                version: None,
+                never_overwrite: true,
+                permanent: true,
+            },
+        ],
+        service: Some(mw::ServiceSpec {
+            name: config.service.name.clone(),
+            display_name: config.service.display_name.clone(),
+            description: config.service.description.clone(),
+            account: mw::ServiceAccount::from_name(&config.service.account),
+            arguments: config.service.arguments.clone(),
+            start: mw::StartType::Auto,
+            error_control: mw::ErrorControl::Normal,
+            exe: exe_key.clone(),
+            start_on_install: true,
+            wait: true,
+            dependencies: Vec::new(),
+        }),
+        event_log_source: Some(mw::EventLogSource {
+            name: config.service.name.clone(),
+            file: exe_key.clone(),
+            message_file: mw::MessageFile::EventCreate,
+        }),
+        recovery: Some(mw::Recovery {
+            restart_delay_ms: config.recovery.restart_delay_ms,
+            reset_period_s: config.recovery.reset_period_s,
+            on_non_crash_failures: true,
+        }),
+        firewall_rules: config
+            .firewall
+            .iter()
+            .map(|rule| mw::FirewallRule {
+                name: rule.name.clone(),
+                protocol: match rule.protocol {
+                    FirewallProtocol::Tcp => mw::Protocol::Tcp,
+                    FirewallProtocol::Udp => mw::Protocol::Udp,
+                },
+                ports: rule.ports.clone(),
+                program: Some(exe_key.clone()),
+                profiles: rule
+                    .profiles
+                    .iter()
+                    .map(|p| match p {
+                        FirewallProfile::Domain => mw::FirewallProfile::Domain,
+                        FirewallProfile::Private => mw::FirewallProfile::Private,
+                        FirewallProfile::Public => mw::FirewallProfile::Public,
+                    })
+                    .collect(),
+                abort_on_failure: rule.abort_on_failure,
+            })
+            .collect(),
+        properties,
+        commands,
+        arp: mw::Arp {
+            no_modify: true,
+            no_repair: false,
+            help_link: config.help_url.clone(),
+            about_link: config.help_url.clone(),
+            contact: None,
+            comments: (!config.description.is_empty()).then(|| config.description.clone()),
+        },
+        timestamp: u64::try_from(versioned.stamp.commit_time).unwrap_or(0),
+    })
+}
+
+/// Writes the MSI into `out_dir` and lints it; a package that fails the lint is removed.
+pub fn package_msi(
+    project: &Project,
+    versioned: &Versioned,
+    exe: &BuiltExe,
+    out_dir: &Path,
+) -> Result<BuiltMsi, PackageError> {
+    let model = package_model(project, versioned, exe)?;
+    let path = out_dir.join(msi_file_name(
+        &project.config.exe_name,
+        &versioned.stamp.version,
+    ));
+    let report = mw::write_package(&model, &path)?;
+    let errors: Vec<String> = mw::lint(&path)?
+        .into_iter()
+        .filter(|f| f.severity == mw::Severity::Error)
+        .map(|f| f.to_string())
+        .collect();
+    if !errors.is_empty() {
+        let _ = std::fs::remove_file(&path);
+        return Err(PackageError::Lint {
+            path,
+            findings: errors.join("\n"),
+        });
+    }
+    Ok(BuiltMsi {
+        size: report.msi_bytes,
+        product_code: report.product_code.to_string(),
+        upgrade_code: model.product.upgrade_code.to_string(),
+        package_code: report.package_code.to_string(),
+        path,
+        report,
+    })
+}

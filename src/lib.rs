@@ -11,6 +11,7 @@ pub mod package_msi;
 pub mod pipeline;
 pub mod portable_zip;
 pub mod publish;
+pub mod release;
 pub mod sign;
 pub mod stamp;
 pub mod verify;

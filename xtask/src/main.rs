@@ -1,6 +1,8 @@
 //! `cargo xtask …`: the command-line face of winrelease. Each command is a few lines that call
 //! the library; all behaviour lives in `winrelease`.
 
+mod progress;
+mod release_cmd;
 mod test_cmd;
 
 use std::path::PathBuf;
@@ -33,12 +35,10 @@ enum Cmd {
     Stamp,
     /// Cross-compile the Go service for windows/amd64 into target/winrelease/<version>/.
     Build,
-    /// Run the whole pipeline: stamp, build, package, sign, manifest, verify.
-    Release {
-        /// Secret key file (otherwise WINRELEASE_SECRET_KEY, or the development key outside CI).
-        #[arg(long)]
-        key: Option<PathBuf>,
-    },
+    /// Run the whole pipeline: stamp, build, package (MSI, zip), sign, manifest, verify.
+    Release(ReleaseArgs),
+    /// Show what `release` would build and publish, writing nothing (same as `release --dry-run`).
+    Plan(ReleaseArgs),
     /// Make a signing key pair: winrelease.pub (commit it) and winrelease.key (keep it secret).
     Keygen {
         /// Folder to write the key pair to.
@@ -58,6 +58,44 @@ enum Cmd {
     },
     /// Run every test suite: cargo tests and `go test` (what CI runs).
     Test,
+}
+
+#[derive(clap::Args)]
+struct ReleaseArgs {
+    /// Build an untagged or dirty commit for testing (never published to "stable").
+    #[arg(long)]
+    snapshot: bool,
+    /// Show what would be built and published, writing nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Print one machine-readable JSON summary object on stdout (and no progress).
+    #[arg(long)]
+    json: bool,
+    /// Release channel (default: from the config; "snapshot" with --snapshot).
+    #[arg(long)]
+    channel: Option<String>,
+    /// Release store folder (default: from the config, else target/winrelease/store).
+    #[arg(long)]
+    store: Option<PathBuf>,
+    /// Secret key file (otherwise WINRELEASE_SECRET_KEY, or the development key outside CI).
+    #[arg(long)]
+    key: Option<PathBuf>,
+}
+
+impl ReleaseArgs {
+    fn flags(self, verbose: bool, dry_run: bool) -> release_cmd::Flags {
+        release_cmd::Flags {
+            options: winrelease::release::ReleaseOptions {
+                snapshot: self.snapshot,
+                channel: self.channel,
+                store: self.store,
+                key_file: self.key,
+            },
+            dry_run: self.dry_run || dry_run,
+            json: self.json,
+            verbose,
+        }
+    }
 }
 
 fn main() {
@@ -111,20 +149,13 @@ fn run(cli: Cli) -> Result<i32> {
             );
             Ok(0)
         }
-        Cmd::Release { key } => {
+        Cmd::Release(args) => {
             let project = load(&cli.manifest_path)?;
-            let options = pipeline::ReleaseOptions { key_file: key };
-            let summary = pipeline::release(&project, &options)?;
-            let pubkey = if summary.trust.development_key {
-                project
-                    .out_dir()
-                    .join(sign::DEV_KEY_DIR)
-                    .join(sign::DEV_PUBLIC_KEY_FILE)
-            } else {
-                PathBuf::from("winrelease.pub")
-            };
-            print_release(&summary, &pubkey, cli.verbose);
-            Ok(0)
+            release_cmd::run(&project, args.flags(cli.verbose, false))
+        }
+        Cmd::Plan(args) => {
+            let project = load(&cli.manifest_path)?;
+            release_cmd::run(&project, args.flags(cli.verbose, true))
         }
         Cmd::Keygen { out } => {
             let passphrase = std::env::var(sign::ENV_PASSPHRASE).with_context(|| {
@@ -177,57 +208,6 @@ fn run(cli: Cli) -> Result<i32> {
             }
         }
     }
-}
-
-fn print_release(summary: &pipeline::ReleaseSummary, pubkey: &std::path::Path, verbose: bool) {
-    let v = &summary.versioned;
-    for w in &v.stamp.warnings {
-        eprintln!("warning: {w}");
-    }
-    if verbose {
-        eprintln!("  $ {}", summary.exe.command_line);
-        for line in &summary.verification {
-            eprintln!("  {line}");
-        }
-    }
-    if summary.trust.development_key {
-        eprintln!(
-            "warning: signed with the development key ({}); for a real release set {} (see README \"Signing keys\")",
-            summary.key_source,
-            sign::ENV_SECRET_KEY
-        );
-    }
-    println!(
-        "released {} (MSI ProductVersion {})",
-        v.stamp.version, v.msi_version
-    );
-    println!(
-        "  commit {}{}",
-        v.stamp.commit,
-        if v.stamp.dirty { " (dirty)" } else { "" }
-    );
-    for a in &summary.trust.artifacts {
-        println!(
-            "  {:<58} {:>10} bytes  sha256 {}",
-            a.name,
-            a.size,
-            a.sha256.to_hex()
-        );
-    }
-    println!(
-        "  manifest {} (expires {})",
-        summary.trust.manifest.display(),
-        summary.trust.expires
-    );
-    println!(
-        "  signed by key {} ({})",
-        summary.trust.key_id, summary.key_source
-    );
-    println!(
-        "verify: cargo xtask verify {} --pubkey {}",
-        summary.trust.manifest.display(),
-        pubkey.display()
-    );
 }
 
 fn load(manifest_path: &Option<PathBuf>) -> Result<Project> {

@@ -1,0 +1,371 @@
+//! `release`: a plan first, then its execution (cargo-dist's shape).
+//!
+//! [`plan`] reads git and the configuration, applies every safety rule, and says what would be
+//! built, signed and published, writing nothing (`--dry-run` / `cargo xtask plan` print it).
+//! [`execute`] runs the stages for a plan: build → MSI → zip + sums + signatures + manifest →
+//! verify, reporting each stage to a [`Progress`] so the CLI can draw it.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use crate::config::{check_channel_name, Project};
+use crate::gobuild::{self, BuiltExe};
+use crate::manifest::{self, MsiArtifact, MsiIdentity, TrustRequest, TrustSummary};
+use crate::package_msi::{self, BuiltMsi};
+use crate::pipeline::{self, PipelineError, Versioned};
+use crate::sign::{self, KeyEnvironment, KeySettings};
+use crate::verify::{self, CheckLine};
+
+/// Channel a `--snapshot` release goes to unless another (non-stable) one is named.
+pub const SNAPSHOT_CHANNEL: &str = "snapshot";
+
+/// What the user asked for.
+#[derive(Debug, Clone, Default)]
+pub struct ReleaseOptions {
+    /// Build an untagged or dirty commit, for testing; never published to `stable`.
+    pub snapshot: bool,
+    /// Overrides the configured channel.
+    pub channel: Option<String>,
+    /// Overrides the configured release store.
+    pub store: Option<PathBuf>,
+    /// A secret key file, when not given through the environment.
+    pub key_file: Option<PathBuf>,
+}
+
+/// Where the signing key will come from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "kind", content = "path")]
+pub enum KeyPlan {
+    /// `WINRELEASE_SECRET_KEY`.
+    Environment,
+    /// `--key FILE`.
+    File(PathBuf),
+    /// The development key under `target/winrelease/dev-key/` (made on first use).
+    Development(PathBuf),
+}
+
+/// One artifact the release will contain.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlannedArtifact {
+    pub name: String,
+    pub kind: &'static str,
+}
+
+/// Everything a release run will do, decided before anything is written.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReleasePlan {
+    pub product: String,
+    pub version: String,
+    pub msi_version: String,
+    pub commit: String,
+    pub tag: Option<String>,
+    pub dirty: bool,
+    pub snapshot: bool,
+    pub channel: String,
+    /// `target/winrelease/<version>/`.
+    pub version_dir: PathBuf,
+    /// The release store the version is published to.
+    pub store: PathBuf,
+    pub key: KeyPlan,
+    pub artifacts: Vec<PlannedArtifact>,
+    pub warnings: Vec<String>,
+    #[serde(skip)]
+    pub versioned: Versioned,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReleaseError {
+    #[error(transparent)]
+    Pipeline(#[from] PipelineError),
+    #[error("{0}")]
+    Refused(String),
+    #[error(transparent)]
+    Key(#[from] sign::KeyError),
+    #[error(transparent)]
+    Trust(#[from] manifest::TrustError),
+    #[error(transparent)]
+    Manifest(#[from] manifest::ManifestError),
+    #[error("the release just written does not verify: {0}")]
+    SelfCheck(verify::VerifyFailure),
+}
+
+impl ReleaseError {
+    /// Process exit code for the CLI (documented in the README).
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            ReleaseError::Refused(_) => 2,
+            ReleaseError::Key(_) => 3,
+            ReleaseError::SelfCheck(_) => 4,
+            _ => 1,
+        }
+    }
+}
+
+/// Decides what a release of HEAD would do, applying the safety rules; writes nothing.
+pub fn plan(project: &Project, options: &ReleaseOptions) -> Result<ReleasePlan, ReleaseError> {
+    let config = &project.config;
+    let versioned = pipeline::versioned(project)?;
+    let stamp = &versioned.stamp;
+    if !options.snapshot {
+        if stamp.dirty {
+            return Err(ReleaseError::Refused(
+                "the work tree has uncommitted changes; a release must be built from a clean commit\nfix: commit or stash them, or pass --snapshot for a test build".into(),
+            ));
+        }
+        if !stamp.is_exact_tag() {
+            let tag_hint = match &stamp.tag {
+                Some(tag) => format!(" (nearest tag: {tag}, {} commits back)", stamp.distance),
+                None => " (no vX.Y.Z tag is reachable)".into(),
+            };
+            return Err(ReleaseError::Refused(format!(
+                "HEAD {} is not tagged{tag_hint}; a release is built from a vX.Y.Z tag\nfix: `git tag v{}` and run again, or pass --snapshot for a test build",
+                stamp.short_commit(),
+                next_release_hint(&stamp.version)
+            )));
+        }
+    }
+    let channel = match (&options.channel, options.snapshot) {
+        (Some(c), _) => c.clone(),
+        (None, true) => SNAPSHOT_CHANNEL.to_string(),
+        (None, false) => config.channel.clone(),
+    };
+    check_channel_name(&channel).map_err(|m| ReleaseError::Refused(format!("--channel: {m}")))?;
+    if options.snapshot && channel == "stable" {
+        return Err(ReleaseError::Refused(
+            "a --snapshot release never goes to the stable channel\nfix: drop --channel stable (snapshots go to \"snapshot\"), or tag the commit and release without --snapshot".into(),
+        ));
+    }
+    let key = key_plan(project, options)?;
+    let version = stamp.version.to_string();
+    let exe = gobuild::exe_file_name(&config.exe_name, &stamp.version);
+    let artifacts = vec![
+        PlannedArtifact {
+            name: exe,
+            kind: "exe",
+        },
+        PlannedArtifact {
+            name: package_msi::msi_file_name(&config.exe_name, &stamp.version),
+            kind: "msi",
+        },
+        PlannedArtifact {
+            name: crate::portable_zip::zip_file_name(&config.exe_name, &stamp.version),
+            kind: "zip",
+        },
+        PlannedArtifact {
+            name: "SHA256SUMS".into(),
+            kind: "checksums",
+        },
+        PlannedArtifact {
+            name: "manifest.json".into(),
+            kind: "manifest",
+        },
+    ];
+    let mut warnings = stamp.warnings.clone();
+    if matches!(key, KeyPlan::Development(_)) {
+        warnings.push(format!(
+            "no signing key configured: signing with the development key (not for production); set {} for a real release",
+            sign::ENV_SECRET_KEY
+        ));
+    }
+    Ok(ReleasePlan {
+        product: config.product.clone(),
+        msi_version: versioned.msi_version.to_string(),
+        commit: stamp.commit.clone(),
+        tag: stamp.tag.clone(),
+        dirty: stamp.dirty,
+        snapshot: options.snapshot,
+        channel,
+        version_dir: pipeline::version_dir(project, stamp),
+        store: options
+            .store
+            .clone()
+            .or_else(|| config.store.as_ref().map(|s| project.root.join(s)))
+            .unwrap_or_else(|| project.out_dir().join("store")),
+        key,
+        artifacts,
+        warnings,
+        version,
+        versioned,
+    })
+}
+
+/// `1.4.1-dev.7` → `1.4.1`: the tag a user most likely means to create.
+fn next_release_hint(version: &semver::Version) -> String {
+    format!("{}.{}.{}", version.major, version.minor, version.patch)
+}
+
+fn key_plan(project: &Project, options: &ReleaseOptions) -> Result<KeyPlan, ReleaseError> {
+    let env = KeyEnvironment::from_process();
+    if std::env::var_os(sign::ENV_SECRET_KEY).is_some_and(|v| !v.is_empty()) {
+        return Ok(KeyPlan::Environment);
+    }
+    if let Some(file) = &options.key_file {
+        return Ok(KeyPlan::File(file.clone()));
+    }
+    if env.is_ci() {
+        return Err(sign::KeyError::MissingInCi.into());
+    }
+    Ok(KeyPlan::Development(
+        project.out_dir().join(sign::DEV_KEY_DIR),
+    ))
+}
+
+/// A pipeline stage, as reported to [`Progress`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stage {
+    Build,
+    Msi,
+    Sign,
+    Verify,
+}
+
+impl Stage {
+    pub fn name(self) -> &'static str {
+        match self {
+            Stage::Build => "build",
+            Stage::Msi => "msi",
+            Stage::Sign => "sign",
+            Stage::Verify => "verify",
+        }
+    }
+}
+
+/// Receives stage events; the CLI draws progress bars or plain lines from them.
+pub trait Progress {
+    fn start(&mut self, stage: Stage);
+    fn finish(&mut self, stage: Stage, elapsed: Duration, detail: &str);
+    /// An exact command the stage ran (for `-v`), secrets already redacted.
+    fn command(&mut self, _stage: Stage, _line: &str) {}
+}
+
+/// A `Progress` that ignores everything.
+pub struct Quiet;
+impl Progress for Quiet {
+    fn start(&mut self, _: Stage) {}
+    fn finish(&mut self, _: Stage, _: Duration, _: &str) {}
+}
+
+/// What a release run produced.
+#[derive(Debug)]
+pub struct ReleaseSummary {
+    pub plan: ReleasePlan,
+    pub exe: BuiltExe,
+    pub msi: BuiltMsi,
+    pub trust: TrustSummary,
+    /// The key the release was signed with.
+    pub key_source: String,
+    pub public_key: minisig::PublicKey,
+    /// The checks `verify` ran on the finished release.
+    pub verification: Vec<CheckLine>,
+    /// Wall time of each stage.
+    pub timings: Vec<(Stage, Duration)>,
+}
+
+fn timed<T, E>(
+    progress: &mut dyn Progress,
+    timings: &mut Vec<(Stage, Duration)>,
+    stage: Stage,
+    run: impl FnOnce() -> Result<T, E>,
+    detail: impl FnOnce(&T) -> String,
+) -> Result<T, E> {
+    progress.start(stage);
+    let started = Instant::now();
+    let value = run()?;
+    let elapsed = started.elapsed();
+    progress.finish(stage, elapsed, &detail(&value));
+    timings.push((stage, elapsed));
+    Ok(value)
+}
+
+/// Runs a plan's stages.
+pub fn execute(
+    project: &Project,
+    plan: ReleasePlan,
+    progress: &mut dyn Progress,
+) -> Result<ReleaseSummary, ReleaseError> {
+    // Load the key before the slow stages, so a missing or wrong secret fails fast.
+    let mut settings = KeySettings::new(&project.out_dir());
+    if let KeyPlan::File(path) = &plan.key {
+        settings.key_file = Some(path.clone());
+    }
+    let key = sign::load_release_key(&settings, &KeyEnvironment::from_process())?;
+    let versioned = &plan.versioned;
+    let mut timings = Vec::new();
+
+    let exe = timed(
+        progress,
+        &mut timings,
+        Stage::Build,
+        || pipeline::build(project, versioned),
+        |e| format!("{} ({} bytes)", file_name(&e.path), e.size),
+    )?;
+    progress.command(Stage::Build, &exe.command_line);
+    let msi = timed(
+        progress,
+        &mut timings,
+        Stage::Msi,
+        || pipeline::package_msi(project, versioned, &exe),
+        |m| {
+            format!(
+                "{} ({} bytes, ProductCode {})",
+                file_name(&m.path),
+                m.size,
+                m.product_code
+            )
+        },
+    )?;
+    let trust = timed(
+        progress,
+        &mut timings,
+        Stage::Sign,
+        || -> Result<TrustSummary, ReleaseError> {
+            let mut request = TrustRequest::new(project, versioned, &exe);
+            request.channel = plan.channel.clone();
+            request.expiry_days = project.config.manifest_expiry_days;
+            request.msi = Some(MsiArtifact {
+                path: msi.path.clone(),
+                identity: MsiIdentity::new(
+                    &msi.product_code,
+                    &msi.upgrade_code,
+                    &msi.package_code,
+                )?,
+            });
+            Ok(manifest::release_trust(&request, &key)?)
+        },
+        |t| format!("{} artifacts signed by key {}", t.artifacts.len(), t.key_id),
+    )?;
+    // Checked at the commit time: the clock the manifest's dates come from.
+    let verified = timed(
+        progress,
+        &mut timings,
+        Stage::Verify,
+        || {
+            verify::verify_release(
+                &trust.manifest,
+                &key.public_key(),
+                versioned.stamp.commit_time,
+                None,
+            )
+            .map_err(ReleaseError::SelfCheck)
+        },
+        |v| format!("{} checks passed", v.lines.len()),
+    )?;
+    Ok(ReleaseSummary {
+        key_source: key.source().to_string(),
+        public_key: key.public_key(),
+        plan,
+        exe,
+        msi,
+        trust,
+        verification: verified.lines,
+        timings,
+    })
+}
+
+fn file_name(path: &std::path::Path) -> String {
+    path.file_name()
+        .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
+}

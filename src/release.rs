@@ -137,6 +137,20 @@ pub fn plan(project: &Project, options: &ReleaseOptions) -> Result<ReleasePlan, 
             "a --snapshot release never goes to the stable channel\nfix: drop --channel stable (snapshots go to \"snapshot\"), or tag the commit and release without --snapshot".into(),
         ));
     }
+    // Manifest dates come from the commit, so an old commit's manifest could be born expired.
+    let expires = stamp.commit_time + i64::from(config.manifest_expiry_days) * 86_400;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    if expires <= now {
+        return Err(ReleaseError::Refused(format!(
+            "the manifest would expire at {} ({} days after the commit time {}), which has already passed\nfix: release a newer commit, or raise `manifest_expiry_days` in {}",
+            crate::stamp::rfc3339_utc(expires),
+            config.manifest_expiry_days,
+            stamp.commit_time_rfc3339(),
+            crate::config::METADATA_TABLE
+        )));
+    }
     let key = key_plan(project, options)?;
     let version = stamp.version.to_string();
     let exe = gobuild::exe_file_name(&config.exe_name, &stamp.version);

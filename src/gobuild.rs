@@ -99,6 +99,30 @@ pub fn build(req: &BuildRequest) -> Result<BuiltExe, BuildError> {
         }
     }
 
+    let vp = req.version_package;
+    let ldflags = format!(
+        "-s -w -buildid= -X {vp}.version={} -X {vp}.commit={} -X {vp}.commitTime={} -X {vp}.dirty={}",
+        req.stamp.version,
+        req.stamp.commit,
+        req.stamp.commit_time_rfc3339(),
+        req.stamp.dirty
+    );
+    let syso_bytes = winversion::coff_object(&version_info(req))?;
+    let file_name = exe_file_name(req.exe_name, &req.stamp.version);
+    let final_path = req.out_dir.join(&file_name);
+    // Inputs of this build; when they match the record of the exe already there, Go would
+    // produce the same bytes again, so the exe is reused (a warm re-release skips the link).
+    let inputs = inputs_digest(req, &go_version, &ldflags, &syso_bytes)?;
+    let record = cache_record_path(req.out_dir, &file_name);
+    if let Some(size) = cached_exe(&record, &final_path, &inputs) {
+        return Ok(BuiltExe {
+            path: final_path,
+            size,
+            go_version,
+            command_line: "(reused: inputs unchanged since the last build)".into(),
+        });
+    }
+
     std::fs::create_dir_all(req.out_dir)
         .map_err(io(format!("creating {}", req.out_dir.display())))?;
     // Scratch space for the partial exe; removed on every path out of this function.
@@ -108,8 +132,10 @@ pub fn build(req: &BuildRequest) -> Result<BuiltExe, BuildError> {
         .map_err(io("creating a scratch directory"))?;
 
     // Go links every `.syso` in the main package's directory; it does not take one from a build
-    // overlay (tried: the linker opens the original path). So the resource is written next to
-    // the sources for the length of the build and removed by `SysoGuard` on every way out.
+    // overlay (tried: the linker opens the original path). `winversion::write_go_overlay` links
+    // it from a side module instead, but Go records that module's directory in the build info,
+    // which breaks reproducibility across checkouts. So the resource is written next to the
+    // sources for the length of the build and removed by `SysoGuard` on every way out.
     let package_dir = req.module_dir.join(req.package);
     if !package_dir.is_dir() {
         return Err(BuildError::Io {
@@ -117,23 +143,10 @@ pub fn build(req: &BuildRequest) -> Result<BuiltExe, BuildError> {
             source: std::io::Error::from(std::io::ErrorKind::NotFound),
         });
     }
-    let syso = SysoGuard::write(
-        package_dir.join(SYSO_NAME),
-        &winversion::coff_object(&version_info(req))?,
-    )?;
+    let syso = SysoGuard::write(package_dir.join(SYSO_NAME), &syso_bytes)?;
 
-    let file_name = exe_file_name(req.exe_name, &req.stamp.version);
-    let final_path = req.out_dir.join(&file_name);
     let partial = scratch.path().join(&file_name);
 
-    let vp = req.version_package;
-    let ldflags = format!(
-        "-s -w -buildid= -X {vp}.version={} -X {vp}.commit={} -X {vp}.commitTime={} -X {vp}.dirty={}",
-        req.stamp.version,
-        req.stamp.commit,
-        req.stamp.commit_time_rfc3339(),
-        req.stamp.dirty
-    );
     let mut cmd = Command::new("go");
     cmd.current_dir(req.module_dir)
         .args(["build", "-trimpath", "-buildvcs=false"])
@@ -171,6 +184,7 @@ pub fn build(req: &BuildRequest) -> Result<BuiltExe, BuildError> {
     let size = std::fs::metadata(&final_path)
         .map_err(io("reading the exe's size"))?
         .len();
+    write_cache_record(&record, &final_path, &inputs);
     Ok(BuiltExe {
         path: final_path,
         size,
@@ -197,6 +211,111 @@ impl Drop for SysoGuard {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.0);
     }
+}
+
+/// Where the build's input record for `file_name` lives: beside the version folders, so it is
+/// never taken for a release artifact.
+fn cache_record_path(out_dir: &Path, file_name: &str) -> PathBuf {
+    let parent = out_dir.parent().unwrap_or(out_dir);
+    parent
+        .join(".build-cache")
+        .join(format!("{file_name}.inputs"))
+}
+
+/// SHA-256 over everything that decides the exe's bytes: toolchain, flags, environment that
+/// Go reads, the version resource, and every file of the Go module (`.git` and the generated
+/// `.syso` aside). Dependencies are pinned by `go.sum`, which is one of those files.
+fn inputs_digest(
+    req: &BuildRequest,
+    go_version: &str,
+    ldflags: &str,
+    syso: &[u8],
+) -> Result<String, BuildError> {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for part in [
+        go_version,
+        ldflags,
+        req.package,
+        &req.stamp.commit_time.to_string(),
+    ] {
+        h.update((part.len() as u64).to_le_bytes());
+        h.update(part.as_bytes());
+    }
+    for var in [
+        "GOAMD64",
+        "GOEXPERIMENT",
+        "GOTOOLCHAIN",
+        "GOPROXY",
+        "GONOSUMDB",
+        "GOPRIVATE",
+    ] {
+        let value = std::env::var(var).unwrap_or_default();
+        h.update((value.len() as u64).to_le_bytes());
+        h.update(value.as_bytes());
+    }
+    h.update(syso);
+    let mut files = Vec::new();
+    collect_files(req.module_dir, req.module_dir, &mut files)?;
+    files.sort();
+    for rel in files {
+        let bytes = std::fs::read(req.module_dir.join(&rel))
+            .map_err(io(format!("reading {}", rel.display())))?;
+        let name = rel.to_string_lossy();
+        h.update((name.len() as u64).to_le_bytes());
+        h.update(name.as_bytes());
+        h.update((bytes.len() as u64).to_le_bytes());
+        h.update(&bytes);
+    }
+    Ok(format!("{:x}", h.finalize()))
+}
+
+fn collect_files(root: &Path, dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), BuildError> {
+    for entry in std::fs::read_dir(dir).map_err(io(format!("listing {}", dir.display())))? {
+        let entry = entry.map_err(io(format!("listing {}", dir.display())))?;
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with('.') || name == SYSO_NAME {
+            continue;
+        }
+        let path = entry.path();
+        if entry
+            .file_type()
+            .map_err(io(format!("reading {}", path.display())))?
+            .is_dir()
+        {
+            collect_files(root, &path, out)?;
+        } else {
+            out.push(path.strip_prefix(root).unwrap_or(&path).to_path_buf());
+        }
+    }
+    Ok(())
+}
+
+/// The exe's size when `record` says it was built from `inputs` and it still has the recorded
+/// hash (so an edited or truncated exe is rebuilt).
+fn cached_exe(record: &Path, exe: &Path, inputs: &str) -> Option<u64> {
+    let text = std::fs::read_to_string(record).ok()?;
+    let (recorded_inputs, recorded_sha) = text.trim().split_once(' ')?;
+    if recorded_inputs != inputs {
+        return None;
+    }
+    let bytes = std::fs::read(exe).ok()?;
+    use sha2::{Digest, Sha256};
+    (format!("{:x}", Sha256::digest(&bytes)) == recorded_sha).then_some(bytes.len() as u64)
+}
+
+/// Best effort: a missing record only costs a rebuild next time.
+fn write_cache_record(record: &Path, exe: &Path, inputs: &str) {
+    use sha2::{Digest, Sha256};
+    let Ok(bytes) = std::fs::read(exe) else {
+        return;
+    };
+    let line = format!("{inputs} {:x}\n", Sha256::digest(&bytes));
+    if let Some(dir) = record.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    let _ = std::fs::write(record, line);
 }
 
 /// The VERSIONINFO stamped into the exe: what Explorer's Details tab and the MSI File table show.

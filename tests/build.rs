@@ -219,3 +219,48 @@ fn a_go_mod_asking_for_a_newer_go_is_refused_clearly() {
     let err = try_build_in(origin.path(), out.path()).unwrap_err();
     assert!(err.to_string().contains("asks for go 1.99.0"), "{err}");
 }
+
+#[test]
+fn an_unchanged_build_is_reused_and_a_changed_one_is_not() {
+    if !have_go() {
+        return;
+    }
+    let origin = origin_with_tag("v1.1.0");
+    let out = tempfile::tempdir().unwrap();
+    let version_dir = out.path().join("1.1.0");
+    let first = build_in(origin.path(), &version_dir);
+    assert!(
+        first.command_line.starts_with("GOOS=windows"),
+        "{}",
+        first.command_line
+    );
+    let second = build_in(origin.path(), &version_dir);
+    assert!(
+        second.command_line.contains("reused"),
+        "{}",
+        second.command_line
+    );
+    assert_eq!(
+        std::fs::read(&first.path).unwrap(),
+        std::fs::read(&second.path).unwrap()
+    );
+
+    // A tampered exe is rebuilt, not trusted.
+    std::fs::write(&first.path, b"not an exe").unwrap();
+    let third = build_in(origin.path(), &version_dir);
+    assert!(
+        third.command_line.starts_with("GOOS=windows"),
+        "{}",
+        third.command_line
+    );
+    // So is one whose sources changed.
+    let main_go = origin.path().join("service/cmd/hellosvc/main.go");
+    let text = std::fs::read_to_string(&main_go).unwrap();
+    std::fs::write(&main_go, format!("{text}\n// changed\n")).unwrap();
+    let fourth = build_in(origin.path(), &version_dir);
+    assert!(
+        fourth.command_line.starts_with("GOOS=windows"),
+        "{}",
+        fourth.command_line
+    );
+}

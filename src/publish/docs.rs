@@ -1,0 +1,308 @@
+//! The store's signed documents: `<product>/index.json` and `<product>/channels/<name>.json`.
+//!
+//! Each is one JSON file holding the signed content and its minisign signature:
+//!
+//! ```json
+//! {
+//!   "signature": "untrusted comment: …\nRW…\ntrusted comment: winrelease product=… version=… file=index.json sha256=…\n…\n",
+//!   "signed": { … }
+//! }
+//! ```
+//!
+//! The signature is over the canonical JSON of `signed` (sorted keys, two-space indent,
+//! trailing newline, as for `manifest.json`), made with the release key through the same
+//! [`Binding`] trusted comment as every release file, so it names product, version, file and
+//! SHA-256. Keeping content and signature in one file is what lets a pointer be replaced
+//! atomically by one rename (or one conditional PUT): a separate `.minisig` would be a second
+//! file, and a crash between the two replacements would leave a pointer that verifies against
+//! nothing.
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use minisig::{PublicKey, Signature};
+
+use super::names::check_windows_name;
+use crate::config::check_channel_name;
+use crate::manifest::{canonical_json, parse_rfc3339_utc};
+use crate::sign::{hash_reader, Binding, ReleaseKey, Sha256Digest, SignError};
+
+/// File name of the index in a product's folder.
+pub const INDEX_FILE: &str = "index.json";
+/// Folder of the channel pointers in a product's folder.
+pub const CHANNELS_DIR: &str = "channels";
+/// Schema version of index and channel pointer.
+pub const DOC_SCHEMA_VERSION: u32 = 1;
+/// Largest index or pointer accepted.
+pub const MAX_DOC_BYTES: u64 = 16 << 20;
+
+/// `<product>/index.json`: every published version, signed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Index {
+    pub schema_version: u32,
+    pub product: String,
+    /// Grows by one with every change of the index.
+    pub sequence: u64,
+    /// Sorted by SemVer precedence, oldest first.
+    pub versions: Vec<IndexEntry>,
+}
+
+/// One published version in the index.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IndexEntry {
+    pub version: String,
+    /// SHA-256 of the version's `manifest.json`.
+    pub manifest_sha256: String,
+    /// The MSI's file name, when the release has one (for Group Policy upgrades).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub msi: Option<String>,
+    /// When the version's manifest expires (RFC 3339 UTC).
+    pub expires: String,
+}
+
+/// `<product>/channels/<channel>.json`: which version a channel gets.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChannelPointer {
+    pub schema_version: u32,
+    pub product: String,
+    pub channel: String,
+    pub version: String,
+    /// SHA-256 of the version's `manifest.json`.
+    pub manifest_sha256: String,
+    /// Grows by one with every change of the channel, rollbacks included, so a client that
+    /// saw sequence N refuses a replayed pointer with a lower one.
+    pub sequence: u64,
+    /// After this instant (RFC 3339 UTC) clients refuse the pointer.
+    pub expires: String,
+    /// Set by a rollback: the version the channel was on before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollback_from: Option<String>,
+}
+
+/// The key of the index of `product`.
+pub(crate) fn index_key(product: &str) -> String {
+    format!("{product}/{INDEX_FILE}")
+}
+
+/// The file name a channel pointer's signature binds (relative to the product folder).
+pub(crate) fn channel_file(channel: &str) -> String {
+    format!("{CHANNELS_DIR}/{channel}.json")
+}
+
+/// The key of a channel pointer of `product`.
+pub(crate) fn channel_key(product: &str, channel: &str) -> String {
+    format!("{product}/{}", channel_file(channel))
+}
+
+fn check_sha(field: &str, text: &str) -> Result<(), String> {
+    Sha256Digest::from_hex(text)
+        .map(|_| ())
+        .ok_or_else(|| format!("{field} is not 64 lowercase hex digits"))
+}
+
+fn check_version(field: &str, text: &str) -> Result<semver::Version, String> {
+    check_windows_name(text).map_err(|e| format!("{field} {text:?} {e}"))?;
+    semver::Version::parse(text).map_err(|e| format!("{field} {text:?} is not SemVer ({e})"))
+}
+
+impl Index {
+    /// Checks the content beyond its JSON types, for the index of `product`.
+    pub fn validate(&self, product: &str) -> Result<(), String> {
+        if self.schema_version != DOC_SCHEMA_VERSION {
+            return Err(format!(
+                "has schema_version {}, this winrelease reads {DOC_SCHEMA_VERSION}",
+                self.schema_version
+            ));
+        }
+        if self.product != product {
+            return Err(format!(
+                "is the index of product {:?}, but lies in the folder of {product:?}",
+                self.product
+            ));
+        }
+        if self.sequence < self.versions.len() as u64 || self.sequence == 0 {
+            return Err(format!(
+                "has sequence {} but lists {} versions; every version added raises the sequence",
+                self.sequence,
+                self.versions.len()
+            ));
+        }
+        let mut last: Option<semver::Version> = None;
+        for entry in &self.versions {
+            let version = check_version("version", &entry.version)?;
+            check_sha("manifest_sha256", &entry.manifest_sha256)?;
+            if let Some(msi) = &entry.msi {
+                check_windows_name(msi).map_err(|e| format!("msi {msi:?} {e}"))?;
+            }
+            parse_rfc3339_utc(&entry.expires)
+                .ok_or_else(|| format!("expires {:?} is not RFC 3339 UTC", entry.expires))?;
+            if let Some(last) = &last {
+                if last.cmp_precedence(&version) != std::cmp::Ordering::Less {
+                    return Err(format!(
+                        "lists {} after {last}: versions must be unique and in ascending order",
+                        entry.version
+                    ));
+                }
+            }
+            last = Some(version);
+        }
+        Ok(())
+    }
+
+    /// The entry of `version`.
+    pub fn entry(&self, version: &str) -> Option<&IndexEntry> {
+        self.versions.iter().find(|e| e.version == version)
+    }
+
+    /// The version the signature's binding names: the newest listed.
+    pub(crate) fn binding_version(&self) -> &str {
+        self.versions
+            .last()
+            .map(|e| e.version.as_str())
+            .unwrap_or("none")
+    }
+}
+
+impl ChannelPointer {
+    /// Checks the content beyond its JSON types, for `channel` of `product`.
+    pub fn validate(&self, product: &str, channel: &str) -> Result<(), String> {
+        if self.schema_version != DOC_SCHEMA_VERSION {
+            return Err(format!(
+                "has schema_version {}, this winrelease reads {DOC_SCHEMA_VERSION}",
+                self.schema_version
+            ));
+        }
+        if self.product != product {
+            return Err(format!(
+                "is a pointer of product {:?}, but lies in the folder of {product:?}",
+                self.product
+            ));
+        }
+        check_channel_name(&self.channel)?;
+        if self.channel != channel {
+            return Err(format!(
+                "is the pointer of channel {:?}, but is stored as channel {channel:?}",
+                self.channel
+            ));
+        }
+        let version = check_version("version", &self.version)?;
+        check_sha("manifest_sha256", &self.manifest_sha256)?;
+        if self.sequence == 0 {
+            return Err("has sequence 0; sequences start at 1".into());
+        }
+        parse_rfc3339_utc(&self.expires)
+            .ok_or_else(|| format!("expires {:?} is not RFC 3339 UTC", self.expires))?;
+        if let Some(from) = &self.rollback_from {
+            let from_version = check_version("rollback_from", from)?;
+            if from_version.cmp_precedence(&version) != std::cmp::Ordering::Greater {
+                return Err(format!(
+                    "says it rolled back from {from} to {}, which is not older",
+                    self.version
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// `expires` as Unix seconds.
+    pub fn expires_unix(&self) -> Option<i64> {
+        parse_rfc3339_utc(&self.expires)
+    }
+}
+
+/// The bytes of a signed document: `signed` is `doc`, `signature` its minisign signature by
+/// `key`, binding `product`, `version` and `file`.
+pub(crate) fn seal<T: Serialize>(
+    doc: &T,
+    key: &ReleaseKey,
+    product: &str,
+    version: &str,
+    file: &str,
+) -> Result<Vec<u8>, SignError> {
+    let value = serde_json::to_value(doc).expect("store documents serialize");
+    let payload = canonical_json(&value).expect("store documents have no floats");
+    let digest = hash_reader(payload.as_bytes()).expect("hashing memory does not fail");
+    let signed = key.sign(
+        &digest,
+        &Binding {
+            product: product.to_string(),
+            version: version.to_string(),
+            file: file.to_string(),
+            sha256: digest.sha256,
+        },
+    )?;
+    let envelope = serde_json::json!({ "signed": value, "signature": signed.text });
+    Ok(canonical_json(&envelope)
+        .expect("store documents have no floats")
+        .into_bytes())
+}
+
+/// A verified document and what its signature binds.
+#[derive(Debug, Clone)]
+pub(crate) struct Opened<T> {
+    pub doc: T,
+    pub binding: Binding,
+}
+
+/// Verifies a document written by [`seal`] with `key`; the signature must bind `file`.
+/// `Err` says what is wrong, for the caller to prefix with the document's location.
+pub(crate) fn open<T: DeserializeOwned>(
+    bytes: &[u8],
+    key: &PublicKey,
+    file: &str,
+) -> Result<Opened<T>, String> {
+    let value: Value =
+        serde_json::from_slice(bytes).map_err(|e| format!("is not valid JSON ({e})"))?;
+    let Value::Object(map) = &value else {
+        return Err("is not a JSON object".into());
+    };
+    if map.len() != 2 || !map.contains_key("signed") || !map.contains_key("signature") {
+        return Err("must have exactly the fields `signed` and `signature`".into());
+    }
+    let Some(signature_text) = map["signature"].as_str() else {
+        return Err("`signature` is not a string".into());
+    };
+    let payload = canonical_json(&map["signed"])
+        .map_err(|e| format!("`signed` is not canonical JSON ({e})"))?;
+    let digest = hash_reader(payload.as_bytes()).map_err(|e| e.to_string())?;
+    let signature = Signature::parse(signature_text)
+        .map_err(|e| format!("`signature` is not a minisign signature ({e})"))?;
+    match minisig::verify_prehash(key, &signature, &digest.prehash) {
+        Ok(_) => {}
+        Err(minisig::Error::KeyIdMismatch {
+            signature_key_id,
+            public_key_id,
+        }) => {
+            return Err(format!(
+                "is signed by key {signature_key_id}, not by the expected key {public_key_id}"
+            ))
+        }
+        Err(minisig::Error::BadSignature) => {
+            return Err(
+                "does not match its signature: the content was changed after signing".into(),
+            )
+        }
+        Err(minisig::Error::BadGlobalSignature) => {
+            return Err("has a trusted comment that was edited after signing".into())
+        }
+        Err(other) => return Err(format!("has an unusable signature ({other})")),
+    }
+    let binding = Binding::parse(signature.trusted_comment())
+        .map_err(|e| format!("has a signature whose trusted comment {e}"))?;
+    if binding.file != file {
+        return Err(format!(
+            "carries the signature of {:?}, not of {file:?}: it was copied from elsewhere",
+            binding.file
+        ));
+    }
+    if binding.sha256 != digest.sha256 {
+        return Err("has a signature that binds other content".into());
+    }
+    let doc = serde_path_to_error::deserialize(map["signed"].clone())
+        .map_err(|e| format!("`signed` at `{}`: {}", e.path(), e.inner()))?;
+    Ok(Opened { doc, binding })
+}

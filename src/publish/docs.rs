@@ -306,3 +306,95 @@ pub(crate) fn open<T: DeserializeOwned>(
         .map_err(|e| format!("`signed` at `{}`: {}", e.path(), e.inner()))?;
     Ok(Opened { doc, binding })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sign::KeySource;
+
+    fn pointer() -> ChannelPointer {
+        ChannelPointer {
+            schema_version: DOC_SCHEMA_VERSION,
+            product: "Hello Service".into(),
+            channel: "stable".into(),
+            version: "1.2.3".into(),
+            manifest_sha256: "ab".repeat(32),
+            sequence: 7,
+            expires: "2026-09-01T00:00:00Z".into(),
+            rollback_from: None,
+        }
+    }
+
+    #[test]
+    fn sealed_documents_open_and_refuse_changes() {
+        let (_, secret) = minisig::generate(&mut minisig::OsRng);
+        let key = ReleaseKey::new(secret, KeySource::File("k".into()));
+        let file = channel_file("stable");
+        let bytes = seal(&pointer(), &key, "Hello Service", "1.2.3", &file).unwrap();
+        let text = String::from_utf8(bytes.clone()).unwrap();
+        assert!(text.starts_with("{\n  \"signature\": "), "{text}");
+        assert!(text.ends_with("}\n"));
+
+        let opened = open::<ChannelPointer>(&bytes, &key.public_key(), &file).unwrap();
+        assert_eq!(opened.doc, pointer());
+        assert_eq!(opened.binding.file, "channels/stable.json");
+        opened.doc.validate("Hello Service", "stable").unwrap();
+
+        // Re-indented but equal content still verifies: the signature covers the canonical form.
+        let value: Value = serde_json::from_slice(&bytes).unwrap();
+        let compact = serde_json::to_vec(&value).unwrap();
+        assert!(open::<ChannelPointer>(&compact, &key.public_key(), &file).is_ok());
+
+        let edited = text.replace("\"sequence\": 7", "\"sequence\": 8");
+        let err = open::<ChannelPointer>(edited.as_bytes(), &key.public_key(), &file).unwrap_err();
+        assert!(err.contains("does not match its signature"), "{err}");
+        let err =
+            open::<ChannelPointer>(&bytes, &key.public_key(), "channels/beta.json").unwrap_err();
+        assert!(
+            err.contains("carries the signature of \"channels/stable.json\""),
+            "{err}"
+        );
+        let (other, _) = minisig::generate(&mut minisig::OsRng);
+        let err = open::<ChannelPointer>(&bytes, &other, &file).unwrap_err();
+        assert!(err.contains("is signed by key"), "{err}");
+        let err = open::<ChannelPointer>(b"[]", &key.public_key(), &file).unwrap_err();
+        assert!(err.contains("not a JSON object"), "{err}");
+    }
+
+    #[test]
+    fn pointers_and_indexes_are_validated() {
+        let mut p = pointer();
+        assert!(p.validate("Other", "stable").is_err());
+        assert!(p.validate("Hello Service", "beta").is_err());
+        p.rollback_from = Some("1.2.0".into());
+        assert!(p
+            .validate("Hello Service", "stable")
+            .unwrap_err()
+            .contains("not older"));
+        p.rollback_from = Some("1.3.0".into());
+        p.validate("Hello Service", "stable").unwrap();
+        p.sequence = 0;
+        assert!(p.validate("Hello Service", "stable").is_err());
+
+        let entry = |v: &str| IndexEntry {
+            version: v.into(),
+            manifest_sha256: "cd".repeat(32),
+            msi: Some(format!("x_{v}.msi")),
+            expires: "2026-09-01T00:00:00Z".into(),
+        };
+        let mut index = Index {
+            schema_version: DOC_SCHEMA_VERSION,
+            product: "P".into(),
+            sequence: 2,
+            versions: vec![entry("1.0.0"), entry("1.10.0")],
+        };
+        index.validate("P").unwrap();
+        assert_eq!(index.binding_version(), "1.10.0");
+        index.versions.swap(0, 1);
+        assert!(index.validate("P").unwrap_err().contains("ascending"));
+        index.versions = vec![entry("1.0.0"), entry("1.0.0")];
+        assert!(index.validate("P").is_err());
+        index.versions = vec![entry("1.0.0"), entry("2.0.0"), entry("3.0.0")];
+        assert!(index.validate("P").unwrap_err().contains("sequence"));
+    }
+}

@@ -419,6 +419,8 @@ impl Store for FolderStore {
                 Ok(true)
             }
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(false),
+            // The lock holder removed our temporary file as a leftover: not ours yet, retry.
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
             Err(source) => Err(io_error("creating the lock", &lock, source)),
         }
     }

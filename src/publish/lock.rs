@@ -200,7 +200,17 @@ pub(crate) fn acquire<'a>(
             });
         }
         let Some(held) = store.lock_read(product)? else {
-            continue; // released between our attempt and the read
+            // Released between our attempt and the read: try again at once, within the bound.
+            if start.elapsed() >= options.timeout {
+                return Err(LockError::Timeout {
+                    location: store.display_path(&[product, LOCK_FILE]),
+                    holder: "publishers that keep taking it".into(),
+                    waited: start.elapsed().as_secs(),
+                    stale: options.stale_after.as_secs(),
+                });
+            }
+            thread::sleep(Duration::from_millis(10));
+            continue;
         };
         if let Some(reason) = stale_reason(&held, options) {
             if store.lock_break(product, &held, &bytes)? {

@@ -320,6 +320,8 @@ pub enum PublishError {
     StoreVersionInvalid { version: String, reason: String },
     #[error("{location} {reason}\nfix: run verify on the store and restore the file from a backup; winrelease never replaces a store document it cannot verify")]
     DocumentInvalid { location: String, reason: String },
+    #[error("{path} changed while it was being published\nfix: do not modify the release folder during publish; publish again")]
+    ChangedDuringPublish { path: PathBuf },
     #[error(transparent)]
     Lock(#[from] LockError),
     #[error(transparent)]
@@ -546,6 +548,24 @@ fn verify_store_version(
     })
 }
 
+/// The index entry of a verified store version.
+fn index_entry(found: &StoreVersion) -> IndexEntry {
+    IndexEntry {
+        version: found.manifest.version.clone(),
+        manifest_sha256: found.manifest_sha256.to_hex(),
+        msi: msi_name(&found.manifest),
+        expires: found.manifest.expires.clone(),
+    }
+}
+
+fn msi_name(manifest: &Manifest) -> Option<String> {
+    manifest
+        .artifacts
+        .iter()
+        .find(|a| a.kind == ArtifactKind::Msi)
+        .map(|a| a.name.clone())
+}
+
 /// Compares the release's files with the stored version; `Err` lists every difference.
 fn compare_with_store(
     store: &dyn Store,
@@ -755,22 +775,16 @@ pub fn publish(
     let manifest_bytes = read_limited(&manifest_path, MAX_MANIFEST_BYTES)
         .map_err(io_error("reading", &manifest_path))?;
     if Manifest::parse(&manifest_bytes).ok().as_ref() != Some(&manifest) {
-        return Err(PublishError::Store(StoreError::SourceChanged {
+        return Err(PublishError::ChangedDuringPublish {
             path: manifest_path,
-            expected: Sha256Digest([0; 32]),
-            found: Sha256Digest::of(&manifest_bytes),
-        }));
+        });
     }
     let manifest_sha256 = Sha256Digest::of(&manifest_bytes);
     let manifest_expires = manifest
         .expires_unix()
         .expect("a verified manifest has an expiry");
     let files = release_files(&dir, &manifest, manifest_sha256)?;
-    let msi_name = manifest
-        .artifacts
-        .iter()
-        .find(|a| a.kind == ArtifactKind::Msi)
-        .map(|a| a.name.clone());
+    let msi_name = msi_name(&manifest);
 
     store.check_ready()?;
     let lock = lock::acquire(store, product, &options.lock)?;
@@ -817,6 +831,21 @@ pub fn publish(
         VersionOutcome::AlreadyPresent
     } else {
         store.create_version(product, &version, &files)?;
+        // Verify what the store now holds before any document names it: catches a release
+        // folder changed after verification, and any backend fault. The version is then
+        // visible but unindexed, and verify reports it.
+        verify_store_version(
+            store,
+            product,
+            &version,
+            &public_key,
+            options.now,
+            scratch.path(),
+        )
+        .map_err(|reason| PublishError::StoreVersionInvalid {
+            version: version.clone(),
+            reason,
+        })?;
         VersionOutcome::Published { files: files.len() }
     };
     crash_point("version-published");
@@ -862,17 +891,7 @@ pub fn publish(
             options.now,
             scratch.path(),
         ) {
-            entries.push(IndexEntry {
-                version: other.clone(),
-                manifest_sha256: found.manifest_sha256.to_hex(),
-                msi: found
-                    .manifest
-                    .artifacts
-                    .iter()
-                    .find(|a| a.kind == ArtifactKind::Msi)
-                    .map(|a| a.name.clone()),
-                expires: found.manifest.expires.clone(),
-            });
+            entries.push(index_entry(&found));
             adopted.push(other.clone());
             index_changed = true;
         }
@@ -981,6 +1000,43 @@ pub fn publish(
         broke_stale_lock,
         version,
     })
+}
+
+/// The `manifest.json` of the newest version of `product` in the store older than `version`,
+/// per the store's verified index: what the trust stage should chain a new release to
+/// (`TrustRequest::previous_manifest`). For S3 it is downloaded into `scratch`. `None` when the
+/// store has no older version.
+pub fn previous_manifest(
+    store: &dyn Store,
+    product: &str,
+    version: &semver::Version,
+    public_key: &PublicKey,
+    scratch: &Path,
+) -> Result<Option<PathBuf>, PublishError> {
+    check_product(product)?;
+    let Some((index, _)) = read_index(store, product, public_key)? else {
+        return Ok(None);
+    };
+    let Some(entry) = index.versions.iter().rev().find(|e| {
+        semver::Version::parse(&e.version)
+            .is_ok_and(|v| v.cmp_precedence(version) == Ordering::Less)
+    }) else {
+        return Ok(None);
+    };
+    let dir = store.fetch_version(product, &entry.version, scratch)?;
+    let path = dir.join(MANIFEST_FILE);
+    let bytes = read_limited(&path, MAX_MANIFEST_BYTES).map_err(io_error("reading", &path))?;
+    let found = Sha256Digest::of(&bytes).to_hex();
+    if found != entry.manifest_sha256 {
+        return Err(PublishError::DocumentInvalid {
+            location: store.display_path(&[product, INDEX_FILE]),
+            reason: format!(
+                "lists {} with manifest sha256 {}, but the stored manifest has {found}",
+                entry.version, entry.manifest_sha256
+            ),
+        });
+    }
+    Ok(Some(path))
 }
 
 /// Checks that `version` is in the store and verifies at `options.now`.
@@ -1281,8 +1337,8 @@ fn verify_product(
         "creating a scratch folder in",
         &std::env::temp_dir(),
     ))?;
-    // version -> (manifest sha256, usable for a channel)
-    let mut good: BTreeMap<String, (String, bool)> = BTreeMap::new();
+    // version -> (manifest sha256, usable for a channel, the entry the index should have)
+    let mut good: BTreeMap<String, (String, bool, IndexEntry)> = BTreeMap::new();
     for version in &listing.complete {
         let subject = format!("{product} {version}");
         match verify_store_version(store, product, version, public_key, now, scratch.path()) {
@@ -1295,7 +1351,10 @@ fn verify_product(
                         found.lines, found.manifest.expires
                     ),
                 );
-                good.insert(version.clone(), (found.manifest_sha256.to_hex(), false));
+                good.insert(
+                    version.clone(),
+                    (found.manifest_sha256.to_hex(), false, index_entry(&found)),
+                );
             }
             Ok(found) => {
                 checks.push(
@@ -1306,7 +1365,10 @@ fn verify_product(
                         found.lines, found.manifest_sha256
                     ),
                 );
-                good.insert(version.clone(), (found.manifest_sha256.to_hex(), true));
+                good.insert(
+                    version.clone(),
+                    (found.manifest_sha256.to_hex(), true, index_entry(&found)),
+                );
             }
             Err(reason) => checks.push(Failed, subject, reason),
         }
@@ -1330,11 +1392,16 @@ fn verify_product(
                             "lists {}, which is not in the store",
                             entry.version
                         ));
-                    } else if let Some((sha, _)) = good.get(&entry.version) {
+                    } else if let Some((sha, _, expected)) = good.get(&entry.version) {
                         if *sha != entry.manifest_sha256 {
                             problems.push(format!(
                                 "lists {} with manifest sha256 {}, but the stored manifest has {sha}",
                                 entry.version, entry.manifest_sha256
+                            ));
+                        } else if entry != expected {
+                            problems.push(format!(
+                                "lists {} with msi {:?} and expiry {}, but its manifest says {:?} and {}",
+                                entry.version, entry.msi, entry.expires, expected.msi, expected.expires
                             ));
                         }
                     }
@@ -1390,11 +1457,11 @@ fn verify_product(
                 "points to {}, which does not verify",
                 pointer.version
             )),
-            Some((sha, _)) if *sha != pointer.manifest_sha256 => Some(format!(
+            Some((sha, _, _)) if *sha != pointer.manifest_sha256 => Some(format!(
                 "points to {} with manifest sha256 {}, but the stored manifest has {sha}",
                 pointer.version, pointer.manifest_sha256
             )),
-            Some((_, false)) => Some(format!(
+            Some((_, false, _)) => Some(format!(
                 "points to {}, whose manifest has expired",
                 pointer.version
             )),

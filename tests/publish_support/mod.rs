@@ -357,6 +357,34 @@ pub fn scenario_publish_and_gpo(fx: &Fixture, spec: &StoreSpec) {
     }
     let report = fx.assert_valid(&*store);
     assert_eq!(report.warnings().count(), 0, "{report}");
+
+    // What the next release is chained to: the newest older version's manifest.
+    let pk = fx.key.public_key();
+    let scratch = tempfile::tempdir().unwrap();
+    let previous = |v: &str| {
+        publish::previous_manifest(
+            &*store,
+            PRODUCT,
+            &Version::parse(v).unwrap(),
+            &pk,
+            scratch.path(),
+        )
+        .unwrap()
+        .map(|path| winrelease::sign::Sha256Digest::of(&fs::read(path).unwrap()))
+    };
+    assert_eq!(
+        previous("1.2.0"),
+        Some(fx.releases["1.1.0"].manifest_sha256)
+    );
+    assert_eq!(
+        previous("1.1.0"),
+        Some(fx.releases["1.0.0"].manifest_sha256)
+    );
+    assert_eq!(
+        previous("1.1.0-rc.1"),
+        Some(fx.releases["1.0.0"].manifest_sha256)
+    );
+    assert_eq!(previous("1.0.0"), None);
 }
 
 pub fn scenario_immutable(fx: &Fixture, spec: &StoreSpec) {

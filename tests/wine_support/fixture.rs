@@ -26,6 +26,20 @@ pub struct Release {
     pub exe: BuiltExe,
 }
 
+/// A release's MSI, as the pipeline's MSI stage built it.
+#[derive(Debug, Clone)]
+pub struct Msi {
+    pub path: PathBuf,
+    /// `{XXXXXXXX-…}`, upper case: the form Windows Installer writes in the registry.
+    pub product_code: String,
+}
+
+/// `{UPPER-CASE}` form of a GUID written with or without braces, in any case.
+pub fn braced_guid(text: &str) -> String {
+    let bare = text.trim().trim_start_matches('{').trim_end_matches('}');
+    format!("{{{}}}", bare.to_ascii_uppercase())
+}
+
 impl Release {
     /// The SemVer version without the `v` (what `/version` reports).
     pub fn version(&self) -> String {
@@ -64,11 +78,6 @@ impl Fixture {
         &self.project.root
     }
 
-    /// Where the pipeline writes artifacts.
-    pub fn target_dir(&self) -> PathBuf {
-        self.dir.path().join("target")
-    }
-
     /// Applies `change` to the work tree and commits everything (commit dates are fixed and
     /// increasing, so stamps are reproducible).
     pub fn commit(&mut self, message: &str, change: impl FnOnce(&Path)) {
@@ -105,6 +114,24 @@ impl Fixture {
             tag: tag.to_string(),
             versioned,
             exe,
+        }
+    }
+
+    /// Runs the pipeline's MSI stage for `release`.
+    pub fn package(&self, release: &Release) -> Msi {
+        let started = Instant::now();
+        let built = pipeline::package_msi(&self.project, &release.versioned, &release.exe)
+            .unwrap_or_else(|e| panic!("pipeline MSI stage for {} failed: {e}", release.tag));
+        eprintln!(
+            "packaged {}: {} ({} bytes) in {:.1} s",
+            release.tag,
+            built.path.display(),
+            built.size,
+            started.elapsed().as_secs_f64()
+        );
+        Msi {
+            path: built.path.clone(),
+            product_code: braced_guid(&built.product_code.to_string()),
         }
     }
 

@@ -92,9 +92,3 @@ pub fn wait_closed(port: u16, within: Duration) -> Result<(), String> {
         std::thread::sleep(Duration::from_millis(200));
     }
 }
-
-/// Whether something accepts connections on 127.0.0.1:`port` right now.
-pub fn is_listening(port: u16) -> bool {
-    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-    TcpStream::connect_timeout(&addr, Duration::from_millis(500)).is_ok()
-}

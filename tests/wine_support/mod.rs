@@ -44,7 +44,10 @@ pub fn require_wine(test: &str) -> bool {
     if std::env::var("CI").as_deref() == Ok("true") {
         panic!("{message} (CI=true: the Wine suite must run in CI)");
     }
-    eprintln!("{message}");
+    // Written to the stderr handle, not with `eprintln!`, which the test harness captures: the
+    // line must show in a plain `cargo test`.
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "{message}");
     false
 }
 

@@ -22,9 +22,11 @@ use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 /// Debug channels kept on: the stubs whose arguments the suite asserts (`fixme:netsh`,
-/// `fixme:service`) and Windows Installer errors (`err:msi`), which explain a failed install.
-/// Everything else is off (`-all` first; it also silences the Debian wrapper's wine32 hint).
-pub const WINEDEBUG: &str = "-all,fixme+netsh,fixme+service,err+msi";
+/// `fixme:service`), process creation (`trace:process`: the exact command line of every custom
+/// action and every service start, which Wine's msiexec log does not show), and Windows
+/// Installer errors (`err:msi`), which explain a failed install. Everything else is off (`-all`
+/// first; it also silences the Debian wrapper's wine32 hint).
+pub const WINEDEBUG: &str = "-all,fixme+netsh,fixme+service,trace+process,err+msi";
 
 /// Wine's process exit code for a Windows exit code: the low 8 bits (1603 → 67).
 pub fn exit_code(windows_code: u32) -> i32 {
@@ -56,6 +58,11 @@ impl Run {
     pub fn fixmes(&self) -> Vec<&str> {
         fixme_lines(&self.debug)
     }
+
+    /// Command lines of the processes started while the command ran, in order.
+    pub fn processes(&self) -> Vec<String> {
+        created_processes(&self.debug)
+    }
 }
 
 /// The `fixme:` lines of Wine debug output, without the thread-id prefix (`0064:`).
@@ -67,6 +74,94 @@ pub fn fixme_lines(debug: &str) -> Vec<&str> {
             rest.starts_with("fixme:").then_some(rest)
         })
         .collect()
+}
+
+/// Command lines of every process created, from the `trace:process:CreateProcessInternalW`
+/// lines (kept on in [`WINEDEBUG`]), with Wine's `debugstr_w` escapes undone.
+pub fn created_processes(debug: &str) -> Vec<String> {
+    debug
+        .lines()
+        .filter(|line| line.contains(":trace:process:CreateProcessInternalW app "))
+        .filter_map(|line| {
+            let start = line.find(" cmdline L\"")? + " cmdline L\"".len();
+            let end = line.rfind('"')?;
+            (end >= start).then(|| unescape_debugstr(&line[start..end]))
+        })
+        .collect()
+}
+
+/// Undoes `debugstr_w` escaping: `\\` → `\`, `\"` → `"`, `\n` → newline, `\t` → tab.
+fn unescape_debugstr(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('n') => out.push('\n'),
+            Some('t') => out.push('\t'),
+            Some('r') => out.push('\r'),
+            Some(other) => out.push(other),
+            None => out.push('\\'),
+        }
+    }
+    out
+}
+
+/// Splits a Windows command line into arguments the way `CommandLineToArgvW` and the Microsoft
+/// C runtime do (what `sc.exe` and `netsh.exe` receive): whitespace separates, double quotes
+/// group, `2n` backslashes before a quote are `n` backslashes, `2n+1` are `n` and a literal quote.
+pub fn split_command_line(line: &str) -> Vec<String> {
+    let mut args = Vec::new();
+    let mut current = String::new();
+    let mut in_arg = false;
+    let mut quoted = false;
+    let mut backslashes = 0usize;
+    for c in line.chars() {
+        match c {
+            '\\' => {
+                backslashes += 1;
+                in_arg = true;
+            }
+            '"' => {
+                push_backslashes(&mut current, backslashes / 2);
+                if backslashes % 2 == 1 {
+                    current.push('"');
+                } else {
+                    quoted = !quoted;
+                }
+                backslashes = 0;
+                in_arg = true;
+            }
+            ' ' | '\t' if !quoted => {
+                push_backslashes(&mut current, backslashes);
+                backslashes = 0;
+                if in_arg {
+                    args.push(std::mem::take(&mut current));
+                    in_arg = false;
+                }
+            }
+            _ => {
+                push_backslashes(&mut current, backslashes);
+                backslashes = 0;
+                current.push(c);
+                in_arg = true;
+            }
+        }
+    }
+    push_backslashes(&mut current, backslashes);
+    if in_arg {
+        args.push(current);
+    }
+    args
+}
+
+fn push_backslashes(text: &mut String, count: usize) {
+    for _ in 0..count {
+        text.push('\\');
+    }
 }
 
 /// One `msiexec` run: exit code, its `/l*v` log, and the debug lines written meanwhile.
@@ -114,20 +209,6 @@ impl MsiRun {
         let start = lines.len().saturating_sub(40);
         lines[start..].join("\n")
     }
-
-    /// Whether the log records that `action` ran (Windows and Wine both log "Action start …: NAME."
-    /// or "Action ended …: NAME."; Wine's wording is checked in the suite).
-    pub fn action_ran(&self, action: &str) -> bool {
-        action_lines(&self.log, action)
-            .iter()
-            .any(|l| l.contains("Action start") || l.contains("Action ended"))
-    }
-}
-
-/// Log lines mentioning `action` as a whole word followed by `.` (the log's action notation).
-pub fn action_lines<'a>(log: &'a str, action: &str) -> Vec<&'a str> {
-    let needle = format!(": {action}.");
-    log.lines().filter(|l| l.contains(&needle)).collect()
 }
 
 /// The status `sc query` reports.
@@ -201,11 +282,6 @@ impl Prefix {
         this
     }
 
-    /// The prefix directory (`WINEPREFIX`).
-    pub fn path(&self) -> &Path {
-        &self.prefix
-    }
-
     /// `drive_c` of the prefix; join Windows paths below `C:\` with `/`.
     pub fn drive_c(&self) -> PathBuf {
         self.prefix.join("drive_c")
@@ -222,18 +298,6 @@ impl Prefix {
             path.push(part);
         }
         path
-    }
-
-    /// Scratch directory inside the temporary root (deleted with the prefix).
-    pub fn scratch(&self) -> PathBuf {
-        let dir = self.root.path().join("scratch");
-        std::fs::create_dir_all(&dir).expect("create scratch dir");
-        dir
-    }
-
-    /// Where msiexec logs and Wine's stderr are written.
-    pub fn logs(&self) -> &Path {
-        &self.logs
     }
 
     fn command(&self, program: &str) -> Command {

@@ -1,5 +1,6 @@
 //! Scenario bookkeeping: a timing line per scenario as it ends, and a closing table
-//! (scenario → pass/fail → seconds), also printed when a scenario fails.
+//! (scenario → pass/fail → seconds, then the Wine differences met), also printed when a scenario
+//! fails.
 
 use std::panic::{self, AssertUnwindSafe};
 use std::time::Instant;
@@ -11,27 +12,53 @@ struct Row {
     seconds: f64,
 }
 
-/// The scenarios run so far.
+/// Places where Wine 8.0 differs from what Windows documents, met while the scenarios ran.
 #[derive(Debug, Default)]
+pub struct Notes {
+    notes: Vec<String>,
+}
+
+impl Notes {
+    /// Records (and prints at once) a difference; the closing table lists each one once.
+    pub fn wine_difference(&mut self, note: impl Into<String>) {
+        let note = note.into();
+        eprintln!("WINE DIFFERENCE: {note}");
+        if !self.notes.contains(&note) {
+            self.notes.push(note);
+        }
+    }
+}
+
+/// The scenarios run so far.
+#[derive(Debug)]
 pub struct Report {
     rows: Vec<Row>,
-    started: Option<Instant>,
+    notes: Notes,
+    started: Instant,
+}
+
+impl Default for Report {
+    fn default() -> Self {
+        Report::new()
+    }
 }
 
 impl Report {
     pub fn new() -> Report {
         Report {
             rows: Vec::new(),
-            started: Some(Instant::now()),
+            notes: Notes::default(),
+            started: Instant::now(),
         }
     }
 
     /// Runs one scenario, prints `scenario <name>: pass|FAIL (<s> s)`, and on failure prints
     /// the table so far and re-raises the panic (later scenarios depend on this one's state).
-    pub fn scenario<T>(&mut self, name: &str, body: impl FnOnce() -> T) -> T {
+    pub fn scenario<T>(&mut self, name: &str, body: impl FnOnce(&mut Notes) -> T) -> T {
         eprintln!("--- scenario {name}");
         let start = Instant::now();
-        let result = panic::catch_unwind(AssertUnwindSafe(body));
+        let notes = &mut self.notes;
+        let result = panic::catch_unwind(AssertUnwindSafe(|| body(notes)));
         let seconds = start.elapsed().as_secs_f64();
         let passed = result.is_ok();
         eprintln!(
@@ -52,7 +79,7 @@ impl Report {
         }
     }
 
-    /// Prints every scenario with its result and time, and the total.
+    /// Prints every scenario with its result and time, the total, and the Wine differences.
     pub fn print_table(&self) {
         eprintln!("\n| scenario | result | seconds |\n|---|---|---|");
         for row in &self.rows {
@@ -63,11 +90,12 @@ impl Report {
                 row.seconds
             );
         }
-        if let Some(started) = self.started {
-            eprintln!(
-                "| total (with builds and prefix set-up) | | {:.1} |",
-                started.elapsed().as_secs_f64()
-            );
+        eprintln!(
+            "| total (with builds and prefix set-up) | | {:.1} |",
+            self.started.elapsed().as_secs_f64()
+        );
+        for note in &self.notes.notes {
+            eprintln!("Wine difference: {note}");
         }
     }
 }

@@ -69,7 +69,6 @@ pub fn encode(text: &str) -> Result<Vec<u8>, char> {
     Ok(out)
 }
 
-#[cfg(test)]
 /// Decodes Windows-1252 bytes (unassigned bytes become U+FFFD).
 pub fn decode(bytes: &[u8]) -> String {
     bytes

@@ -76,6 +76,7 @@ mod cfb;
 mod cp1252;
 mod database;
 mod error;
+pub mod gpo;
 mod guid;
 mod lint;
 pub mod model;
@@ -84,6 +85,7 @@ mod plan;
 mod schema;
 mod summary;
 mod tables;
+pub mod transform;
 mod write;
 
 pub use error::MsiError;

@@ -39,11 +39,17 @@ pub(crate) struct Summary {
     pub security: i32,
 }
 
-enum Value {
+/// A typed value of a property set.
+pub(crate) enum Value {
     I2(i16),
     I4(i32),
     Str(Vec<u8>),
     FileTime(u64),
+}
+
+/// FILETIME (100 ns ticks since 1601) of a Unix time in seconds.
+pub(crate) fn filetime(unix_seconds: u64) -> u64 {
+    (unix_seconds + FILETIME_UNIX_OFFSET) * 10_000_000
 }
 
 impl Summary {
@@ -58,7 +64,7 @@ impl Summary {
                     ch,
                 })
         };
-        let filetime = (self.timestamp + FILETIME_UNIX_OFFSET) * 10_000_000;
+        let filetime = filetime(self.timestamp);
         // Property ids in ascending order (PIDSI_*).
         let properties: Vec<(u32, Value)> = vec![
             (1, Value::I2(cp1252::CODEPAGE as i16)),
@@ -80,52 +86,150 @@ impl Summary {
             (19, Value::I4(self.security)),
         ];
 
-        let mut values = Vec::new();
-        let mut offsets = Vec::new();
-        let table_len = 8 + 8 * properties.len();
-        for (_, value) in &properties {
-            offsets.push(table_len + values.len());
-            match value {
-                Value::I2(v) => {
-                    values.extend_from_slice(&VT_I2.to_le_bytes());
-                    values.extend_from_slice(&v.to_le_bytes());
-                    values.extend_from_slice(&[0, 0]);
-                }
-                Value::I4(v) => {
-                    values.extend_from_slice(&VT_I4.to_le_bytes());
-                    values.extend_from_slice(&v.to_le_bytes());
-                }
-                Value::Str(bytes) => {
-                    values.extend_from_slice(&VT_LPSTR.to_le_bytes());
-                    values.extend_from_slice(&(bytes.len() as u32 + 1).to_le_bytes());
-                    values.extend_from_slice(bytes);
+        Ok(encode_property_set(&properties))
+    }
+}
+
+/// Serializes one summary-information section holding `properties` (ascending ids, codepage
+/// first), as the package and transform writers need it.
+pub(crate) fn encode_property_set(properties: &[(u32, Value)]) -> Vec<u8> {
+    let mut values = Vec::new();
+    let mut offsets = Vec::new();
+    let table_len = 8 + 8 * properties.len();
+    for (_, value) in properties {
+        offsets.push(table_len + values.len());
+        match value {
+            Value::I2(v) => {
+                values.extend_from_slice(&VT_I2.to_le_bytes());
+                values.extend_from_slice(&v.to_le_bytes());
+                values.extend_from_slice(&[0, 0]);
+            }
+            Value::I4(v) => {
+                values.extend_from_slice(&VT_I4.to_le_bytes());
+                values.extend_from_slice(&v.to_le_bytes());
+            }
+            Value::Str(bytes) => {
+                values.extend_from_slice(&VT_LPSTR.to_le_bytes());
+                values.extend_from_slice(&(bytes.len() as u32 + 1).to_le_bytes());
+                values.extend_from_slice(bytes);
+                values.push(0);
+                while values.len() % 4 != 0 {
                     values.push(0);
-                    while values.len() % 4 != 0 {
-                        values.push(0);
-                    }
-                }
-                Value::FileTime(v) => {
-                    values.extend_from_slice(&VT_FILETIME.to_le_bytes());
-                    values.extend_from_slice(&v.to_le_bytes());
                 }
             }
+            Value::FileTime(v) => {
+                values.extend_from_slice(&VT_FILETIME.to_le_bytes());
+                values.extend_from_slice(&v.to_le_bytes());
+            }
         }
+    }
 
-        let mut out = Vec::with_capacity(48 + table_len + values.len());
-        out.extend_from_slice(&0xFFFEu16.to_le_bytes()); // byte order
-        out.extend_from_slice(&0u16.to_le_bytes()); // format version
-        out.extend_from_slice(&0x0002_000Au32.to_le_bytes()); // OS: Win32, version 10
-        out.extend_from_slice(&[0; 16]); // CLSID
-        out.extend_from_slice(&1u32.to_le_bytes()); // one section
-        out.extend_from_slice(&FMTID);
-        out.extend_from_slice(&48u32.to_le_bytes()); // section offset
-        out.extend_from_slice(&((table_len + values.len()) as u32).to_le_bytes());
-        out.extend_from_slice(&(properties.len() as u32).to_le_bytes());
-        for ((pid, _), offset) in properties.iter().zip(&offsets) {
-            out.extend_from_slice(&pid.to_le_bytes());
-            out.extend_from_slice(&(*offset as u32).to_le_bytes());
-        }
-        out.extend_from_slice(&values);
-        Ok(out)
+    let mut out = Vec::with_capacity(48 + table_len + values.len());
+    out.extend_from_slice(&0xFFFEu16.to_le_bytes()); // byte order
+    out.extend_from_slice(&0u16.to_le_bytes()); // format version
+    out.extend_from_slice(&0x0002_000Au32.to_le_bytes()); // OS: Win32, version 10
+    out.extend_from_slice(&[0; 16]); // CLSID
+    out.extend_from_slice(&1u32.to_le_bytes()); // one section
+    out.extend_from_slice(&FMTID);
+    out.extend_from_slice(&48u32.to_le_bytes()); // section offset
+    out.extend_from_slice(&((table_len + values.len()) as u32).to_le_bytes());
+    out.extend_from_slice(&(properties.len() as u32).to_le_bytes());
+    for ((pid, _), offset) in properties.iter().zip(&offsets) {
+        out.extend_from_slice(&pid.to_le_bytes());
+        out.extend_from_slice(&(*offset as u32).to_le_bytes());
+    }
+    out.extend_from_slice(&values);
+    out
+}
+
+/// A property value read back from a property set.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum ReadValue {
+    /// VT_I2 or VT_I4.
+    Int(i32),
+    /// VT_LPSTR, decoded as Windows-1252.
+    Text(String),
+    /// VT_FILETIME, raw 100 ns ticks.
+    FileTime(u64),
+    /// Any other type (kept so a reader can say what it found).
+    Other(u32),
+}
+
+/// Reads the first section of a summary-information property set (what Windows Installer
+/// writes for packages and transforms): property id → value. Fails with a reason on truncated
+/// or inconsistent data.
+pub(crate) fn decode_property_set(
+    bytes: &[u8],
+) -> Result<std::collections::BTreeMap<u32, ReadValue>, String> {
+    let u16_at = |at: usize| -> Result<u16, String> {
+        bytes
+            .get(at..at + 2)
+            .map(|b| u16::from_le_bytes([b[0], b[1]]))
+            .ok_or_else(|| format!("truncated at byte {at}"))
+    };
+    let u32_at = |at: usize| -> Result<u32, String> {
+        bytes
+            .get(at..at + 4)
+            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .ok_or_else(|| format!("truncated at byte {at}"))
+    };
+    if u16_at(0)? != 0xFFFE {
+        return Err("not a property set (byte order mark missing)".into());
+    }
+    if u32_at(24)? < 1 {
+        return Err("the property set has no section".into());
+    }
+    if bytes.get(28..44) != Some(&FMTID[..]) {
+        return Err("the first section is not SummaryInformation".into());
+    }
+    let section = u32_at(44)? as usize;
+    let count = u32_at(section + 4)? as usize;
+    if count > 1024 {
+        return Err(format!("{count} properties in one section"));
+    }
+    let mut out = std::collections::BTreeMap::new();
+    for i in 0..count {
+        let pid = u32_at(section + 8 + i * 8)?;
+        let at = section + u32_at(section + 12 + i * 8)? as usize;
+        let kind = u32_at(at)?;
+        let value = match kind {
+            VT_I2 => ReadValue::Int(i32::from(u16_at(at + 4)? as i16)),
+            VT_I4 => ReadValue::Int(u32_at(at + 4)? as i32),
+            VT_LPSTR => {
+                let len = u32_at(at + 4)? as usize;
+                let text = bytes
+                    .get(at + 8..at + 8 + len)
+                    .ok_or_else(|| format!("property {pid}: string runs past the end"))?;
+                let text = text.split(|&b| b == 0).next().unwrap_or_default();
+                ReadValue::Text(cp1252::decode(text))
+            }
+            VT_FILETIME => {
+                ReadValue::FileTime(u64::from(u32_at(at + 4)?) | u64::from(u32_at(at + 8)?) << 32)
+            }
+            other => ReadValue::Other(other),
+        };
+        out.insert(pid, value);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn property_sets_read_back_what_was_written() {
+        let bytes = encode_property_set(&[
+            (1, Value::I2(1252)),
+            (7, Value::Str(b"x64;1033".to_vec())),
+            (12, Value::FileTime(filetime(1_700_000_000))),
+            (16, Value::I4(0x0A03_0000)),
+        ]);
+        let read = decode_property_set(&bytes).unwrap();
+        assert_eq!(read[&1], ReadValue::Int(1252));
+        assert_eq!(read[&7], ReadValue::Text("x64;1033".into()));
+        assert_eq!(read[&12], ReadValue::FileTime(filetime(1_700_000_000)));
+        assert_eq!(read[&16], ReadValue::Int(0x0A03_0000));
+        assert!(decode_property_set(&bytes[..60]).is_err());
     }
 }

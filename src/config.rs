@@ -80,6 +80,11 @@ pub struct Config {
     /// settings cannot be seeded and `site_settings` must be empty.
     #[serde(default)]
     pub seed_flag: Option<String>,
+    /// The service exe's option that makes seeding conditional: `<flag> <sha256 hex>` means
+    /// "change the file only if it still is the installer's pristine default". Without it, a
+    /// reinstall after an uninstall (which keeps the config) would re-seed an edited config.
+    #[serde(default)]
+    pub seed_pristine_flag: Option<String>,
 }
 
 /// A public property that seeds one key of the service's config on a first install.

@@ -123,6 +123,13 @@ pub fn package_model(
             setting.config_key, setting.property
         ));
     }
+    // The seed runs on every first install of the product, including a reinstall after an
+    // uninstall that kept an edited config; the pristine guard leaves such a config alone.
+    if let (Some(flag), false) = (&config.seed_pristine_flag, seed_args.is_empty()) {
+        use sha2::{Digest, Sha256};
+        let digest = Sha256::digest(default_config.as_bytes());
+        seed_args.insert(0, format!("{flag} {digest:x}"));
+    }
     let commands = match (&config.seed_flag, seed_args.is_empty()) {
         (Some(flag), false) => vec![mw::ExeCommand {
             id: "SeedConfig".into(),

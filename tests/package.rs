@@ -115,9 +115,22 @@ fn the_example_service_packages_into_an_msi_windows_installer_can_read() {
 
     let actions = msiinfo_export(&msi.path, "CustomAction");
     let seed = row(&actions, "SeedConfig");
+    let extracted_default =
+        std::fs::read_to_string(project.root.join("templates/config.json")).unwrap();
+    let pristine = {
+        use sha2::{Digest, Sha256};
+        format!(
+            "{:x}",
+            Sha256::digest(
+                extracted_default
+                    .replace("{{listen_port}}", "8080")
+                    .as_bytes()
+            )
+        )
+    };
     assert_eq!(
         seed[3],
-        "--seed-config \"[DATADIR]config.json\" --set \"listen_port=[LISTEN_PORT]\" --set \"site_name=[SITE_NAME]\""
+        format!("--seed-config \"[DATADIR]config.json\" --seed-only-if-sha256 {pristine} --set \"listen_port=[LISTEN_PORT]\" --set \"site_name=[SITE_NAME]\"")
     );
     let recovery = actions
         .iter()

@@ -3,7 +3,10 @@
 package app
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -81,6 +84,7 @@ type options struct {
 	name        string
 	configPath  string
 	seedConfig  string
+	seedIfSHA   string
 	sets        setFlag
 	showVersion bool
 }
@@ -93,6 +97,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.name, "name", DefaultServiceName, "service name, also the Event Log source")
 	fs.StringVar(&o.configPath, "config", "", `absolute path of the JSON config file (default on Windows: %ProgramData%\Hello Service\config.json; required elsewhere)`)
 	fs.StringVar(&o.seedConfig, "seed-config", "", "create or update the config file at this absolute path with the --set values, then exit")
+	fs.StringVar(&o.seedIfSHA, "seed-only-if-sha256", "", "with --seed-config: change the file only if it is missing or its SHA-256 is this hex digest (the installer's pristine default), so an admin's edited config is never overwritten")
 	fs.Var(&o.sets, "set", "key=value to apply with --seed-config (repeatable; keys: "+strings.Join(config.Keys, ", ")+"; an empty value leaves the key as is)")
 	fs.BoolVar(&o.showVersion, "version", false, "print version information and exit")
 	fs.Usage = func() {
@@ -117,6 +122,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		}
 	} else if len(o.sets) > 0 {
 		return o, errors.New("--set is only valid together with --seed-config PATH")
+	} else if o.seedIfSHA != "" {
+		return o, errors.New("--seed-only-if-sha256 is only valid together with --seed-config PATH")
 	}
 	return o, nil
 }
@@ -186,12 +193,41 @@ func seed(o options, e env) int {
 		fmt.Fprintf(e.stderr, "hellosvc: %v\n", err)
 		return ExitUsage
 	}
+	if o.seedIfSHA != "" {
+		edited, err := editedSince(o.seedConfig, o.seedIfSHA)
+		if err != nil {
+			fmt.Fprintf(e.stderr, "hellosvc: cannot seed %s: %v\n", config.QuotePath(o.seedConfig), err)
+			return ExitFailure
+		}
+		if edited {
+			fmt.Fprintf(e.stdout, "hellosvc: %s was edited since it was installed; leaving it as is\n", o.seedConfig)
+			return ExitOK
+		}
+	}
 	if _, err := config.Seed(o.seedConfig, o.sets); err != nil {
 		fmt.Fprintf(e.stderr, "hellosvc: cannot seed %s: %v\n", config.QuotePath(o.seedConfig), err)
 		return ExitFailure
 	}
 	fmt.Fprintf(e.stdout, "hellosvc: wrote %s\n", o.seedConfig)
 	return ExitOK
+}
+
+// editedSince reports whether the file at path exists and no longer has the given SHA-256
+// (hex). A missing file is not edited: seeding creates it.
+func editedSince(path, wantHex string) (bool, error) {
+	want, err := hex.DecodeString(strings.TrimSpace(wantHex))
+	if err != nil || len(want) != sha256.Size {
+		return false, fmt.Errorf("--seed-only-if-sha256 %q is not a hex SHA-256 digest", wantHex)
+	}
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	got := sha256.Sum256(data)
+	return !bytes.Equal(got[:], want), nil
 }
 
 func runForeground(path string, e env) int {

@@ -3,6 +3,8 @@ package app
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -471,5 +473,55 @@ func TestServiceBody(t *testing.T) {
 	err = body(bounded, func() { t.Error("ready reported with a bad config") })
 	if err == nil || !strings.Contains(logs.String(), "listen_port") {
 		t.Fatalf("err %v, logs %s", err, logs)
+	}
+}
+
+func TestSeedOnlyIfPristineLeavesAnEditedConfigAlone(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "config.json")
+	pristine := []byte("{\n  \"listen_port\": 8080\n}\n")
+	if err := os.WriteFile(path, pristine, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(pristine)
+	digest := hex.EncodeToString(sum[:])
+
+	// The installer's own default: seeded.
+	tr := newTestRun()
+	if code := tr.run("--seed-config", path, "--seed-only-if-sha256", digest, "--set", "listen_port=9191"); code != ExitOK {
+		t.Fatalf("exit %d, stderr %s", code, tr.stderr)
+	}
+	cfg, err := config.Load(path)
+	if err != nil || cfg.ListenPort != 9191 {
+		t.Fatalf("pristine config not seeded: %+v %v", cfg, err)
+	}
+
+	// Now it differs from the default (as an admin's edit would): left exactly as it is.
+	before, _ := os.ReadFile(path)
+	tr = newTestRun()
+	if code := tr.run("--seed-config", path, "--seed-only-if-sha256", digest, "--set", "listen_port=8080"); code != ExitOK {
+		t.Fatalf("exit %d, stderr %s", code, tr.stderr)
+	}
+	after, _ := os.ReadFile(path)
+	if !bytes.Equal(before, after) {
+		t.Fatalf("edited config was overwritten:\n%s", after)
+	}
+	if !strings.Contains(tr.stdout.String(), "leaving it as is") {
+		t.Fatalf("stdout %q should say why nothing changed", tr.stdout)
+	}
+
+	// A missing file is created.
+	missing := filepath.Join(t.TempDir(), "new.json")
+	tr = newTestRun()
+	if code := tr.run("--seed-config", missing, "--seed-only-if-sha256", digest, "--set", "listen_port=7070"); code != ExitOK {
+		t.Fatalf("exit %d, stderr %s", code, tr.stderr)
+	}
+	if cfg, err := config.Load(missing); err != nil || cfg.ListenPort != 7070 {
+		t.Fatalf("missing config not created: %+v %v", cfg, err)
+	}
+
+	// A malformed digest is refused.
+	tr = newTestRun()
+	if code := tr.run("--seed-config", path, "--seed-only-if-sha256", "xyz"); code != ExitFailure {
+		t.Fatalf("bad digest: exit %d", code)
 	}
 }

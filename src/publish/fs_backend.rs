@@ -421,7 +421,16 @@ impl Store for FolderStore {
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(false),
             // The lock holder removed our temporary file as a leftover: not ours yet, retry.
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
-            Err(source) => Err(io_error("creating the lock", &lock, source)),
+            // A file system without hard links: create-new is as exclusive, only the content
+            // may be seen empty for a moment (an unreadable lock is judged by its age).
+            Err(_) => match write_new_synced(&lock, bytes) {
+                Ok(()) => {
+                    sync_dir(&dir).map_err(|e| io_error("syncing", &dir, e))?;
+                    Ok(true)
+                }
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(false),
+                Err(source) => Err(io_error("creating the lock", &lock, source)),
+            },
         }
     }
 

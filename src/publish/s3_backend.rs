@@ -192,7 +192,7 @@ fn decode_part(part: &str) -> String {
 
 fn last_part(path: &ObjectPath) -> String {
     path.parts()
-        .last()
+        .next_back()
         .map(|p| decode_part(p.as_ref()))
         .unwrap_or_default()
 }
@@ -290,7 +290,7 @@ impl S3Store {
     }
 
     /// Objects and sub-prefixes directly under `key/`.
-    fn list_dir(&self, key: &str) -> Result<(Vec<(String, u64)>, Vec<String>), StoreError> {
+    fn list_dir(&self, key: &str) -> Result<(Vec<String>, Vec<String>), StoreError> {
         let path = if key.is_empty() && self.prefix.is_empty() {
             None
         } else if key.is_empty() {
@@ -302,10 +302,10 @@ impl S3Store {
             .runtime
             .block_on(self.client.list_with_delimiter(path.as_ref()))
             .map_err(|e| self.fail("listing", key, &e))?;
-        let mut objects: Vec<(String, u64)> = result
+        let mut objects: Vec<String> = result
             .objects
             .iter()
-            .map(|o| (last_part(&o.location), o.size))
+            .map(|o| last_part(&o.location))
             .collect();
         let mut prefixes: Vec<String> = result.common_prefixes.iter().map(last_part).collect();
         objects.sort();
@@ -378,7 +378,7 @@ impl S3Store {
                 continue;
             }
             let (objects, _) = self.list_dir(&format!("{product}/{name}"))?;
-            if objects.iter().any(|(object, _)| object == MANIFEST_FILE) {
+            if objects.iter().any(|object| object == MANIFEST_FILE) {
                 complete.push(name);
             } else if !objects.is_empty() {
                 partial.push(name);
@@ -454,7 +454,7 @@ impl Store for S3Store {
         let (objects, _) = self.list_dir(&format!("{product}/channels"))?;
         Ok(objects
             .into_iter()
-            .filter_map(|(name, _)| name.strip_suffix(".json").map(str::to_string))
+            .filter_map(|name| name.strip_suffix(".json").map(str::to_string))
             .collect())
     }
 
@@ -493,13 +493,13 @@ impl Store for S3Store {
     ) -> Result<(), StoreError> {
         let prefix = format!("{product}/{version}");
         let (objects, _) = self.list_dir(&prefix)?;
-        if objects.iter().any(|(name, _)| name == MANIFEST_FILE) {
+        if objects.iter().any(|name| name == MANIFEST_FILE) {
             return Err(StoreError::AlreadyExists {
                 location: self.url(&prefix),
             });
         }
         // Objects without a manifest are an interrupted upload (we hold the lock): start over.
-        for (name, _) in &objects {
+        for name in &objects {
             self.delete(&format!("{prefix}/{name}"))?;
         }
         // The manifest goes last: its arrival is what makes the version visible.
@@ -537,7 +537,7 @@ impl Store for S3Store {
             source,
         })?;
         let (objects, _) = self.list_dir(&prefix)?;
-        for (name, _) in objects {
+        for name in objects {
             if crate::sign::check_file_name(&name).is_err() {
                 continue; // not a file winrelease writes; verification reports what is missing
             }
@@ -561,7 +561,7 @@ impl Store for S3Store {
         for version in partial {
             let prefix = format!("{product}/{version}");
             let (objects, _) = self.list_dir(&prefix)?;
-            for (name, _) in objects {
+            for name in objects {
                 self.delete(&format!("{prefix}/{name}"))?;
             }
             removed.push(format!("{version}/ (upload without {MANIFEST_FILE})"));

@@ -28,8 +28,8 @@ pub struct ReleaseOptions {
     pub snapshot: bool,
     /// Overrides the configured channel.
     pub channel: Option<String>,
-    /// Overrides the configured release store.
-    pub store: Option<PathBuf>,
+    /// Overrides the configured release store (a folder, a UNC path, or `s3://bucket/prefix`).
+    pub store: Option<String>,
     /// A secret key file, when not given through the environment.
     pub key_file: Option<PathBuf>,
 }
@@ -66,8 +66,8 @@ pub struct ReleasePlan {
     pub channel: String,
     /// `target/winrelease/<version>/`.
     pub version_dir: PathBuf,
-    /// The release store the version is published to.
-    pub store: PathBuf,
+    /// The release store the version is published to (a folder or `s3://bucket/prefix`).
+    pub store: String,
     pub key: KeyPlan,
     pub artifacts: Vec<PlannedArtifact>,
     pub warnings: Vec<String>,
@@ -89,6 +89,16 @@ pub enum ReleaseError {
     Manifest(#[from] manifest::ManifestError),
     #[error("the release just written does not verify: {0}")]
     SelfCheck(verify::VerifyFailure),
+    #[error("release store: {0}")]
+    Store(#[from] crate::publish::StoreError),
+    #[error("publish: {0}")]
+    Publish(#[from] crate::publish::PublishError),
+    #[error("{context}: {source}")]
+    Io {
+        context: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 impl ReleaseError {
@@ -98,6 +108,7 @@ impl ReleaseError {
             ReleaseError::Refused(_) => 2,
             ReleaseError::Key(_) => 3,
             ReleaseError::SelfCheck(_) => 4,
+            ReleaseError::Store(_) | ReleaseError::Publish(_) => 5,
             _ => 1,
         }
     }
@@ -177,6 +188,11 @@ pub fn plan(project: &Project, options: &ReleaseOptions) -> Result<ReleasePlan, 
         },
     ];
     let mut warnings = stamp.warnings.clone();
+    if stamp.dirty {
+        warnings.push(
+            "the work tree is dirty: the release is built, signed and verified but not published (commit to publish)".into(),
+        );
+    }
     if matches!(key, KeyPlan::Development(_)) {
         warnings.push(format!(
             "no signing key configured: signing with the development key (not for production); set {} for a real release",
@@ -192,17 +208,34 @@ pub fn plan(project: &Project, options: &ReleaseOptions) -> Result<ReleasePlan, 
         snapshot: options.snapshot,
         channel,
         version_dir: pipeline::version_dir(project, stamp),
-        store: options
-            .store
-            .clone()
-            .or_else(|| config.store.as_ref().map(|s| project.root.join(s)))
-            .unwrap_or_else(|| project.out_dir().join("store")),
+        store: store_location(project, options),
         key,
         artifacts,
         warnings,
         version,
         versioned,
     })
+}
+
+/// The store to publish to: `--store`, else the config's (relative folders are relative to the
+/// workspace root), else `target/winrelease/store`.
+pub fn store_location(project: &Project, options: &ReleaseOptions) -> String {
+    let configured = options.store.clone().or_else(|| {
+        project.config.store.as_ref().map(|s| {
+            let text = s.to_string_lossy();
+            if text.starts_with("s3://") || s.is_absolute() {
+                text.into_owned()
+            } else {
+                project.root.join(s).to_string_lossy().into_owned()
+            }
+        })
+    });
+    configured.unwrap_or_else(|| default_store(project))
+}
+
+/// `target/winrelease/store`.
+fn default_store(project: &Project) -> String {
+    project.out_dir().join("store").to_string_lossy().into_owned()
 }
 
 /// `1.4.1-dev.7` → `1.4.1`: the tag a user most likely means to create.
@@ -234,6 +267,7 @@ pub enum Stage {
     Msi,
     Sign,
     Verify,
+    Publish,
 }
 
 impl Stage {
@@ -243,6 +277,7 @@ impl Stage {
             Stage::Msi => "msi",
             Stage::Sign => "sign",
             Stage::Verify => "verify",
+            Stage::Publish => "publish",
         }
     }
 }
@@ -274,6 +309,9 @@ pub struct ReleaseSummary {
     pub public_key: minisig::PublicKey,
     /// The checks `verify` ran on the finished release.
     pub verification: Vec<CheckLine>,
+    /// What publishing into the store did; `None` for a dirty snapshot, which is never
+    /// published (its version does not name the uncommitted changes, and the store is immutable).
+    pub publish: Option<crate::publish::PublishReport>,
     /// Wall time of each stage.
     pub timings: Vec<(Stage, Duration)>,
 }
@@ -307,6 +345,26 @@ pub fn execute(
     }
     let key = sign::load_release_key(&settings, &KeyEnvironment::from_process())?;
     let versioned = &plan.versioned;
+    if plan.store == default_store(project) {
+        // The default store lives under target/ and is made on first use.
+        std::fs::create_dir_all(&plan.store).map_err(|source| ReleaseError::Io {
+            context: "creating the default release store under target/winrelease",
+            source,
+        })?;
+    }
+    let store = crate::publish::open_store(&plan.store)?;
+    // The store's newest older release, so the manifest links to it (the chain `verify` walks).
+    let scratch = tempfile::tempdir().map_err(|source| ReleaseError::Io {
+        context: "creating a scratch directory",
+        source,
+    })?;
+    let previous = crate::publish::previous_manifest(
+        &*store,
+        &plan.product,
+        &versioned.stamp.version,
+        &key.public_key(),
+        scratch.path(),
+    )?;
     let mut timings = Vec::new();
 
     let exe = timed(
@@ -338,6 +396,7 @@ pub fn execute(
         || -> Result<TrustSummary, ReleaseError> {
             let mut request = TrustRequest::new(project, versioned, &exe);
             request.channel = plan.channel.clone();
+            request.previous_manifest = previous.clone();
             request.expiry_days = project.config.manifest_expiry_days;
             request.msi = Some(MsiArtifact {
                 path: msi.path.clone(),
@@ -367,7 +426,31 @@ pub fn execute(
         },
         |v| format!("{} checks passed", v.lines.len()),
     )?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    let publish = if plan.dirty {
+        None
+    } else {
+        Some(timed(
+            progress,
+            &mut timings,
+            Stage::Publish,
+            || {
+                crate::publish::publish(
+                    &plan.version_dir,
+                    &*store,
+                    &plan.product,
+                    Some(&plan.channel),
+                    &key,
+                    &crate::publish::PublishOptions::new(now),
+                )
+            },
+            |r| format!("{} in {}", r.version, r.version_path),
+        )?)
+    };
     Ok(ReleaseSummary {
+        publish,
         key_source: key.source().to_string(),
         public_key: key.public_key(),
         plan,

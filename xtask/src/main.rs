@@ -3,6 +3,7 @@
 
 mod progress;
 mod release_cmd;
+mod store_cmds;
 mod test_cmd;
 
 use std::path::PathBuf;
@@ -56,6 +57,14 @@ enum Cmd {
         #[arg(long)]
         previous: Option<PathBuf>,
     },
+    /// Publish a verified release folder into the release store (immutable, atomic).
+    Publish(store_cmds::PublishArgs),
+    /// Move a channel forward to a newer published version.
+    Promote(store_cmds::PromoteArgs),
+    /// Move a channel back to an older published version (a new, signed pointer).
+    Rollback(store_cmds::RollbackArgs),
+    /// Verify a whole release store: every version, the index and every channel pointer.
+    VerifyStore(store_cmds::VerifyStoreArgs),
     /// Run every test suite: cargo tests and `go test` (what CI runs).
     Test,
 }
@@ -74,9 +83,10 @@ struct ReleaseArgs {
     /// Release channel (default: from the config; "snapshot" with --snapshot).
     #[arg(long)]
     channel: Option<String>,
-    /// Release store folder (default: from the config, else target/winrelease/store).
+    /// Release store: a folder, a UNC path, or s3://bucket/prefix (default: from the config,
+    /// else target/winrelease/store).
     #[arg(long)]
-    store: Option<PathBuf>,
+    store: Option<String>,
     /// Secret key file (otherwise WINRELEASE_SECRET_KEY, or the development key outside CI).
     #[arg(long)]
     key: Option<PathBuf>,
@@ -112,6 +122,10 @@ fn main() {
 fn run(cli: Cli) -> Result<i32> {
     match cli.command {
         Cmd::Test => test_cmd::run().map(|()| 0),
+        Cmd::Publish(args) => store_cmds::publish(&load(&cli.manifest_path)?, args),
+        Cmd::Promote(args) => store_cmds::promote(&load(&cli.manifest_path)?, args),
+        Cmd::Rollback(args) => store_cmds::rollback(&load(&cli.manifest_path)?, args),
+        Cmd::VerifyStore(args) => store_cmds::verify_store(args),
         Cmd::Stamp => {
             let project = load(&cli.manifest_path)?;
             let v = pipeline::versioned(&project)?;

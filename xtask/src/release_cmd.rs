@@ -101,7 +101,7 @@ fn print_plan(plan: &ReleasePlan, json: bool) {
         if plan.snapshot { " (snapshot)" } else { "" }
     );
     println!("  output       {}", plan.version_dir.display());
-    println!("  store        {}", plan.store.display());
+    println!("  store        {}", plan.store);
     println!("  signing key  {}", describe_key(&plan.key));
     println!("  artifacts");
     for a in &plan.artifacts {
@@ -161,6 +161,24 @@ fn print_summary(project: &Project, s: &ReleaseSummary, verbose: bool) {
         s.trust.expires
     );
     println!("  signed   key {} ({})", s.trust.key_id, s.key_source);
+    match &s.publish {
+        Some(publish) => {
+            let outcome = match publish.outcome {
+                winrelease::publish::VersionOutcome::AlreadyPresent => {
+                    "already there with identical bytes"
+                }
+                winrelease::publish::VersionOutcome::Published { .. } => "new",
+            };
+            println!("  published {} ({outcome})", publish.version_path);
+            if let Some(msi) = &publish.msi {
+                println!("  Group Policy package: {}", msi.msi_path);
+            }
+            if let Some(old) = &publish.upgrades {
+                println!("  it upgrades:          {} ({})", old.msi_path, old.version);
+            }
+        }
+        None => println!("  not published: the work tree is dirty"),
+    }
     println!(
         "verify:  cargo xtask verify {} --pubkey {}",
         s.plan.version_dir.display(),
@@ -182,6 +200,8 @@ pub fn summary_json(project: &Project, s: &ReleaseSummary) -> serde_json::Value 
         "channel": s.plan.channel,
         "version_dir": s.plan.version_dir,
         "manifest": s.trust.manifest,
+        "store": s.plan.store,
+        "published": s.publish.as_ref().map(|p| p.version_path.clone()),
         "manifest_sha256": s.trust.manifest_sha256.to_hex(),
         "expires": s.trust.expires,
         "key_id": s.trust.key_id.to_string(),

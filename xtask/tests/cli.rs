@@ -299,3 +299,55 @@ fn the_release_workflow_runs_the_readme_command() {
         "{ci_run}"
     );
 }
+
+#[test]
+fn a_clean_release_is_published_to_the_store_and_an_older_one_is_refused() {
+    let repo = copy_of_workspace();
+    git(repo.path(), &["tag", "v1.0.0"]);
+    let out = xtask(repo.path(), &["release", "--json"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let published = summary["published"].as_str().expect("published path");
+    assert!(
+        Path::new(published).join("manifest.json").is_file(),
+        "{published}"
+    );
+    let store = summary["store"].as_str().unwrap().to_string();
+    assert!(Path::new(&store)
+        .join("Hello Service/channels/stable.json")
+        .is_file());
+
+    // Releasing the same commit again is a no-op, not a conflict.
+    let again = xtask(repo.path(), &["release"]);
+    assert!(again.status.success(), "{}", text(&again));
+    assert!(
+        text(&again).contains("already there with identical bytes"),
+        "{}",
+        text(&again)
+    );
+
+    // A later commit tagged with a lower version must not move stable backwards.
+    std::fs::write(repo.path().join("service/NOTES.txt"), "later").unwrap();
+    git(repo.path(), &["add", "-A"]);
+    git(repo.path(), &["commit", "-q", "-m", "later"]);
+    git(repo.path(), &["tag", "v0.9.0"]);
+    let older = xtask(repo.path(), &["release"]);
+    assert!(!older.status.success(), "{}", text(&older));
+    assert!(
+        text(&older).contains("0.9.0") && text(&older).contains("1.0.0"),
+        "{}",
+        text(&older)
+    );
+
+    // The store as a whole still verifies.
+    let verify = xtask(
+        repo.path(),
+        &[
+            "verify-store",
+            &store,
+            "--pubkey",
+            summary["public_key"].as_str().unwrap(),
+        ],
+    );
+    assert!(verify.status.success(), "{}", text(&verify));
+}

@@ -13,6 +13,7 @@ pub mod portable_zip;
 pub mod publish;
 pub mod release;
 pub mod sign;
+pub mod site_transform;
 pub mod stamp;
 pub mod verify;
 pub mod version;

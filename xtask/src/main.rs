@@ -3,6 +3,7 @@
 
 mod progress;
 mod release_cmd;
+mod site_cmds;
 mod store_cmds;
 mod test_cmd;
 
@@ -67,6 +68,10 @@ enum Cmd {
     VerifyStore(store_cmds::VerifyStoreArgs),
     /// Run every test suite: cargo tests and `go test` (what CI runs).
     Test,
+    /// Make a per-site transform (.mst) that sets site settings of an MSI, for Group Policy.
+    Transform(site_cmds::TransformArgs),
+    /// Group Policy readiness report for an MSI, its transforms and the previous release's MSI.
+    GpoCheck(site_cmds::GpoCheckArgs),
 }
 
 #[derive(clap::Args)]
@@ -122,6 +127,8 @@ fn main() {
 fn run(cli: Cli) -> Result<i32> {
     match cli.command {
         Cmd::Test => test_cmd::run().map(|()| 0),
+        Cmd::Transform(args) => site_cmds::transform(args),
+        Cmd::GpoCheck(args) => site_cmds::gpo_check(args),
         Cmd::Publish(args) => store_cmds::publish(&load(&cli.manifest_path)?, args),
         Cmd::Promote(args) => store_cmds::promote(&load(&cli.manifest_path)?, args),
         Cmd::Rollback(args) => store_cmds::rollback(&load(&cli.manifest_path)?, args),

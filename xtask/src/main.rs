@@ -1,8 +1,10 @@
 //! `cargo xtask …`: the command-line face of winrelease. Each command is a few lines that call
 //! the library; all behaviour lives in `winrelease`.
 
+mod bench;
 mod progress;
 mod release_cmd;
+mod repro;
 mod site_cmds;
 mod store_cmds;
 mod test_cmd;
@@ -68,6 +70,13 @@ enum Cmd {
     VerifyStore(store_cmds::VerifyStoreArgs),
     /// Run every test suite: cargo tests and `go test` (what CI runs).
     Test,
+    /// Measure the pipeline against wixl, go-msi, sha256sum/openssl and go build; write target/bench/.
+    Bench(bench::BenchArgs),
+    /// One measured MSI build, run by `bench` in its own process.
+    #[command(hide = true)]
+    BenchChild(bench::ChildArgs),
+    /// Build HEAD twice (two clones, other times, umask, locale, TZ) and compare every artifact.
+    Repro(repro::ReproArgs),
     /// Make a per-site transform (.mst) that sets site settings of an MSI, for Group Policy.
     Transform(site_cmds::TransformArgs),
     /// Group Policy readiness report for an MSI, its transforms and the previous release's MSI.
@@ -133,6 +142,9 @@ fn run(cli: Cli) -> Result<i32> {
         Cmd::Promote(args) => store_cmds::promote(&load(&cli.manifest_path)?, args),
         Cmd::Rollback(args) => store_cmds::rollback(&load(&cli.manifest_path)?, args),
         Cmd::VerifyStore(args) => store_cmds::verify_store(args),
+        Cmd::Bench(args) => bench::run(args, cli.manifest_path.as_deref()),
+        Cmd::BenchChild(args) => bench::child(args, cli.manifest_path.as_deref()),
+        Cmd::Repro(args) => repro::run(args, cli.manifest_path.as_deref()),
         Cmd::Stamp => {
             let project = load(&cli.manifest_path)?;
             let v = pipeline::versioned(&project)?;

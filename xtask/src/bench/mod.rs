@@ -1,0 +1,241 @@
+//! `cargo xtask bench`: the pipeline against the tools users would pick instead, on this
+//! machine, in one run (interleaved repetitions, medians with min–max), with a pass/fail line
+//! for every target. Writes `target/bench/report.md`, `report.json` and `chart.svg`.
+//!
+//! Targets are goals, not tests: the command exits 0 when a target is missed (it prints FAIL)
+//! and non-zero only when something could not be measured at all.
+//!
+//! The alias `cargo xtask` builds this binary with the release profile on purpose: the MSI,
+//! cabinet and hashing code (and their dependencies) are many times slower unoptimized, and the
+//! release profile is what users run, so that is what is measured.
+
+mod e2e;
+mod gomsi;
+mod hashing;
+mod measure;
+mod msi;
+mod payload;
+mod report;
+mod wxs;
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use winrelease::config::Project;
+use winrelease::pipeline;
+
+/// Files in the generated payload.
+pub const PAYLOAD_FILES: usize = 5_000;
+/// Bytes in the generated payload: 100 MiB.
+pub const PAYLOAD_BYTES: u64 = 100 << 20;
+
+/// Parts of the bench, for `--only`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Part {
+    /// MSI stage vs wixl and go-msi, both payloads, and peak RSS.
+    Msi,
+    /// Hashing throughput.
+    Hash,
+    /// End-to-end release, cold and warm, vs go build.
+    E2e,
+}
+
+/// `cargo xtask bench` options.
+#[derive(Debug, clap::Args)]
+pub struct BenchArgs {
+    /// Two repetitions and a smaller hashing input: a quick look, not numbers to quote.
+    #[arg(long)]
+    pub quick: bool,
+    /// Repetitions of each measurement (default 5; 2 with --quick).
+    #[arg(long)]
+    pub reps: Option<usize>,
+    /// Repetitions of the cold end-to-end release (each compiles Go's standard library, about
+    /// half a minute on two cores; default: --reps).
+    #[arg(long)]
+    pub cold_reps: Option<usize>,
+    /// Run only these parts (comma-separated); the report then shows only their targets.
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub only: Vec<Part>,
+    /// Keep the scratch folder target/bench/work (payload, clone, every tool's MSI).
+    #[arg(long)]
+    pub keep: bool,
+}
+
+/// `bench-child`: the measured process of one MSI build (hidden; the bench runs it).
+#[derive(Debug, clap::Args)]
+pub struct ChildArgs {
+    #[command(subcommand)]
+    pub what: ChildCmd,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum ChildCmd {
+    /// The example service's MSI stage (pipeline::package_msi) for a built exe.
+    ProjectMsi {
+        #[arg(long)]
+        exe: PathBuf,
+    },
+    /// The generated payload's MSI (write_package + lint), planned with these arguments.
+    PayloadMsi {
+        #[arg(long)]
+        root: PathBuf,
+        #[arg(long)]
+        count: usize,
+        #[arg(long)]
+        total: u64,
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+/// Runs a `bench-child` command; prints its report as one JSON line.
+pub fn child(args: ChildArgs, manifest_path: Option<&Path>) -> Result<i32> {
+    let report = match args.what {
+        ChildCmd::ProjectMsi { exe } => msi::child_project_msi(manifest_path, &exe)?,
+        ChildCmd::PayloadMsi {
+            root,
+            count,
+            total,
+            out,
+        } => msi::child_payload_msi(&root, count, total, &out)?,
+    };
+    println!("{}", serde_json::to_string(&report)?);
+    Ok(0)
+}
+
+/// Runs the bench; 0 when everything was measured (targets may still FAIL).
+pub fn run(args: BenchArgs, manifest_path: Option<&Path>) -> Result<i32> {
+    let reps = args.reps.unwrap_or(if args.quick { 2 } else { 5 }).max(1);
+    let cold_reps = args.cold_reps.unwrap_or(reps).max(1);
+    let parts = if args.only.is_empty() {
+        vec![Part::Msi, Part::Hash, Part::E2e]
+    } else {
+        args.only.clone()
+    };
+    let (root, target_dir) = crate::repro::workspace_dirs(manifest_path)?;
+    let out_dir = target_dir.join("bench");
+    let work = out_dir.join("work");
+    if work.exists() {
+        std::fs::remove_dir_all(&work)
+            .with_context(|| format!("removing the old {}", work.display()))?;
+    }
+    std::fs::create_dir_all(&work)?;
+    let mut rep = report::Report::new(reps, cold_reps, args.quick);
+    eprintln!(
+        "bench: {reps} repetition(s), parts {:?}, scratch {}",
+        parts,
+        work.display()
+    );
+
+    let clone = work.join("clone");
+    let needs_clone = parts.contains(&Part::Msi) || parts.contains(&Part::E2e);
+    if needs_clone {
+        let commit = e2e::clone_head(&root, &clone)?;
+        eprintln!("bench: measuring commit {commit} (a fresh clone of HEAD; uncommitted changes are not measured)");
+        rep.commit = Some(commit);
+    }
+
+    if parts.contains(&Part::Msi) {
+        eprintln!(
+            "bench: go-msi program (fetching {} through the Go module proxy)…",
+            gomsi::MODULE
+        );
+        let gomsi_bin = gomsi::build(&work.join("gomsi"));
+        match &gomsi_bin {
+            Ok(_) => {
+                let local = gomsi::local_replacements();
+                if !local.is_empty() {
+                    rep.notes.push(format!(
+                        "go-msi was built from local sources named in {} ({}), not fetched through the proxy",
+                        gomsi::ENV_REPLACE,
+                        local.iter().map(|(m, p)| format!("{m} = {p}")).collect::<Vec<_>>().join(", ")
+                    ));
+                }
+            }
+            Err(reason) => eprintln!("bench: go-msi SKIPPED: {reason}"),
+        }
+
+        // (a) the example service's exe, built by the pipeline's own build stage.
+        let clone_project = Project::load(Some(&clone.join("Cargo.toml")))?;
+        let versioned = pipeline::versioned(&clone_project)?;
+        eprintln!(
+            "bench: building the example service ({})…",
+            versioned.stamp.version
+        );
+        let exe =
+            pipeline::build(&clone_project, &versioned).context("building the example service")?;
+        let model = winrelease::package_msi::package_model(&clone_project, &versioned, &exe)?;
+        let a = msi::compare(
+            "example service exe",
+            msi::OurSide::Project {
+                manifest: &clone.join("Cargo.toml"),
+                exe: &exe.path,
+            },
+            &model,
+            reps,
+            &work.join("msi-exe"),
+            &gomsi_bin,
+        )?;
+        rep.msi.push(a);
+
+        // (b) the generated 5,000-file payload.
+        let root = work.join("payload");
+        let plan = payload::plan(&root, PAYLOAD_FILES, PAYLOAD_BYTES);
+        eprintln!(
+            "bench: writing the payload ({} files, {:.0} MB: {} text, {} random, {} zeros)…",
+            plan.files.len(),
+            plan.total_bytes() as f64 / 1e6,
+            plan.count(payload::Kind::Text),
+            plan.count(payload::Kind::Random),
+            plan.count(payload::Kind::Zeros)
+        );
+        payload::write(&plan)?;
+        let model = payload::package(&plan)?;
+        let b = msi::compare(
+            &format!("{PAYLOAD_FILES} files, {} MiB", PAYLOAD_BYTES >> 20),
+            msi::OurSide::Payload {
+                root: &root,
+                count: PAYLOAD_FILES,
+                total: PAYLOAD_BYTES,
+            },
+            &model,
+            reps,
+            &work.join("msi-payload"),
+            &gomsi_bin,
+        )?;
+        rep.msi.push(b);
+        if let Err(reason) = &gomsi_bin {
+            rep.skipped.push(format!("go-msi: {reason}"));
+        }
+    }
+
+    if parts.contains(&Part::Hash) {
+        let size: u64 = if args.quick { 256 << 20 } else { 512 << 20 };
+        eprintln!("bench: hashing {} MiB…", size >> 20);
+        rep.hashing = Some(hashing::run(&work.join("hash"), size, reps)?);
+    }
+
+    if parts.contains(&Part::E2e) {
+        eprintln!("bench: end to end (release --snapshot vs go build)…");
+        rep.e2e = Some(e2e::run(&work, &clone, cold_reps, reps)?);
+    }
+
+    rep.finish();
+    std::fs::create_dir_all(&out_dir)?;
+    let md = rep.markdown();
+    std::fs::write(out_dir.join("report.md"), &md)?;
+    std::fs::write(
+        out_dir.join("report.json"),
+        serde_json::to_string_pretty(&rep)?,
+    )?;
+    std::fs::write(out_dir.join("chart.svg"), rep.svg())?;
+    println!("{md}");
+    println!(
+        "wrote {}, report.json, chart.svg",
+        out_dir.join("report.md").display()
+    );
+    if !args.keep {
+        let _ = std::fs::remove_dir_all(&work);
+    }
+    Ok(0)
+}

@@ -136,7 +136,10 @@ pub fn check_sites(sites: &[SiteConfig]) -> Result<(), SiteTransformError> {
         let name = &site.name;
         let valid = !name.is_empty()
             && name.len() <= 64
-            && name.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
+            && name
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_alphanumeric())
             && name
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
@@ -149,7 +152,9 @@ pub fn check_sites(sites: &[SiteConfig]) -> Result<(), SiteTransformError> {
         if let Some(first) = seen.insert(name.to_ascii_lowercase(), name.clone()) {
             return Err(SiteTransformError::InvalidSite {
                 name: name.clone(),
-                reason: format!("same file name as site {first:?} (names are compared ignoring case)"),
+                reason: format!(
+                    "same file name as site {first:?} (names are compared ignoring case)"
+                ),
             });
         }
         if site.settings.is_empty() {

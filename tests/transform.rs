@@ -64,7 +64,11 @@ fn the_release_stage_writes_checked_site_transforms() {
             ],
             SiteScope::ThisPackage,
         ),
-        site("lab", &[("SITE_NAME", text("lab"))], SiteScope::ThisAndLaterVersions),
+        site(
+            "lab",
+            &[("SITE_NAME", text("lab"))],
+            SiteScope::ThisAndLaterVersions,
+        ),
     ];
     let out = tempfile::tempdir().unwrap();
     let stage = site_transform::release_stage(&msi.path, &sites, None, out.path()).unwrap();
@@ -89,9 +93,7 @@ fn the_release_stage_writes_checked_site_transforms() {
         .filter(|c| c.id == "transform")
         .collect();
     assert_eq!(transform_lines.len(), 2);
-    assert!(transform_lines
-        .iter()
-        .all(|c| c.status == GpoStatus::Pass));
+    assert!(transform_lines.iter().all(|c| c.status == GpoStatus::Pass));
 
     // Read back: each transform changes its site's properties and nothing else.
     let before = properties(&msi.path);
@@ -120,10 +122,15 @@ fn the_release_stage_writes_checked_site_transforms() {
         let after: BTreeMap<String, String> = applied.tables["Property"]
             .rows
             .iter()
-            .map(|r| (r[0].to_string().trim_matches('"').to_string(), match &r[1] {
-                msi_writer::transform::Value::Str(s) => s.clone(),
-                other => other.to_string(),
-            }))
+            .map(|r| {
+                (
+                    r[0].to_string().trim_matches('"').to_string(),
+                    match &r[1] {
+                        msi_writer::transform::Value::Str(s) => s.clone(),
+                        other => other.to_string(),
+                    },
+                )
+            })
             .collect();
         assert_eq!(after, after_expected);
     }
@@ -132,13 +139,20 @@ fn the_release_stage_writes_checked_site_transforms() {
     let again = tempfile::tempdir().unwrap();
     let second = site_transform::build_site_transforms(&msi.path, &sites, again.path()).unwrap();
     for (a, b) in stage.transforms.iter().zip(&second) {
-        assert_eq!(std::fs::read(&a.path).unwrap(), std::fs::read(&b.path).unwrap());
+        assert_eq!(
+            std::fs::read(&a.path).unwrap(),
+            std::fs::read(&b.path).unwrap()
+        );
     }
 
     // A bad site stops the stage before anything is written.
     let bad = [
         sites[0].clone(),
-        site("oops", &[("LISTEN_PORT", SettingValue::Integer(0))], SiteScope::ThisPackage),
+        site(
+            "oops",
+            &[("LISTEN_PORT", SettingValue::Integer(0))],
+            SiteScope::ThisPackage,
+        ),
     ];
     let empty = tempfile::tempdir().unwrap();
     let err = site_transform::release_stage(&msi.path, &bad, None, empty.path()).unwrap_err();
@@ -151,7 +165,10 @@ fn the_release_stage_writes_checked_site_transforms() {
     let message = site_transform::release_stage(&msi.path, &unknown, None, empty.path())
         .unwrap_err()
         .to_string();
-    assert!(message.contains("\"ADMIN\" is not a site setting"), "{message}");
+    assert!(
+        message.contains("\"ADMIN\" is not a site setting"),
+        "{message}"
+    );
     assert!(message.contains("LISTEN_PORT (port"), "{message}");
 }
 
@@ -200,7 +217,10 @@ fn wine_installs_with_a_site_transform_and_upgrades_keep_the_values() {
 
     // Assign-like install: silent, no properties on the command line, only the transform.
     let transforms = format!("TRANSFORMS={}", win_path(&mst));
-    let run = prefix.msiexec(&["/i", &win_path(&msi1.path), &transforms], "1-install-site");
+    let run = prefix.msiexec(
+        &["/i", &win_path(&msi1.path), &transforms],
+        "1-install-site",
+    );
     run.assert_exit(0);
     let seeded = std::fs::read(prefix.c_path(&config_file))
         .unwrap_or_else(|e| panic!("{config_file} after the install: {e}"));

@@ -28,9 +28,10 @@
 //!
 //! [`TransformScope::ThisPackage`] (the default) asks Windows Installer to apply the transform
 //! only to the package it was made from: same ProductCode, same UpgradeCode, same language, same
-//! major.minor.build. winrelease derives a new ProductCode for every version, so a transform made
-//! for 1.2.0 is refused by 1.3.0 (Windows Installer error 1624) instead of silently changing a
-//! package nobody checked it against: each release publishes its own site transforms.
+//! major.minor.build. winrelease derives a new ProductCode for every version, so Windows
+//! Installer refuses a transform made for 1.2.0 when 1.3.0 is installed with it (the install
+//! fails) instead of silently changing a package nobody checked it against: each release
+//! publishes its own site transforms.
 //! [`TransformScope::ThisAndLaterVersions`] drops the ProductCode and asks for the same
 //! UpgradeCode and language and a version at least the base version, for admins who keep one
 //! transform per site across upgrades; a later version that no longer declares a setting makes
@@ -1029,7 +1030,7 @@ fn parse_lineage(text: &str) -> Option<(String, String, String, String, String)>
     let (base_code, base_version) = split(parts.next()?)?;
     let (new_code, new_version) = split(parts.next()?)?;
     let upgrade = parts.next().unwrap_or_default().to_string();
-    if !upgrade.is_empty() && !(upgrade.starts_with('{') && upgrade.ends_with('}')) {
+    if !(upgrade.is_empty() || (upgrade.starts_with('{') && upgrade.ends_with('}'))) {
         return None;
     }
     Some((base_code, base_version, new_code, new_version, upgrade))
@@ -1037,7 +1038,7 @@ fn parse_lineage(text: &str) -> Option<(String, String, String, String, String)>
 
 /// Parses `_StringPool`/`_StringData` into (codepage, 3-byte refs, strings by id).
 fn parse_string_pool(pool: &[u8], data: &[u8]) -> Result<(u32, bool, Vec<Option<String>>), String> {
-    if pool.len() < 4 || pool.len() % 4 != 0 {
+    if pool.len() < 4 || !pool.len().is_multiple_of(4) {
         return Err(format!(
             "_StringPool has {} bytes, not a multiple of 4",
             pool.len()

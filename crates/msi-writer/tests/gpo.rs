@@ -54,12 +54,20 @@ fn failed(report: &Report) -> Vec<&str> {
     report.failures().map(|c| c.id).collect()
 }
 
-fn mutated(dir: &Path, name: &str, change: impl FnOnce(&mut msi::Package<std::fs::File>)) -> PathBuf {
+fn mutated(
+    dir: &Path,
+    name: &str,
+    change: impl FnOnce(&mut msi::Package<std::fs::File>),
+) -> PathBuf {
     let original = build_site(dir, ProductVersion(1, 2, 3), &format!("base-{name}"));
     let copy = dir.join(name);
     std::fs::copy(&original, &copy).unwrap();
     {
-        let file = OpenOptions::new().read(true).write(true).open(&copy).unwrap();
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&copy)
+            .unwrap();
         let mut package = msi::Package::open(file).unwrap();
         change(&mut package);
         package.flush().unwrap();
@@ -67,7 +75,14 @@ fn mutated(dir: &Path, name: &str, change: impl FnOnce(&mut msi::Package<std::fs
     copy
 }
 
-fn set(p: &mut msi::Package<std::fs::File>, table: &str, key_column: &str, key: &str, column: &str, value: Value) {
+fn set(
+    p: &mut msi::Package<std::fs::File>,
+    table: &str,
+    key_column: &str,
+    key: &str,
+    column: &str,
+    value: Value,
+) {
     p.update_rows(
         Update::table(table)
             .set(column, value)
@@ -82,7 +97,10 @@ fn delete(p: &mut msi::Package<std::fs::File>, table: &str, key_column: &str, ke
 }
 
 fn settings(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
 }
 
 #[test]
@@ -101,7 +119,10 @@ fn our_package_with_its_transform_and_previous_release_is_ready() {
     let report = report(&msi, &[&mst], Some(&old));
     eprintln!("{report}");
     assert!(report.is_ready(), "{report}");
-    assert!(report.checks.iter().all(|c| c.status == Status::Pass), "{report}");
+    assert!(
+        report.checks.iter().all(|c| c.status == Status::Pass),
+        "{report}"
+    );
     let ids: Vec<&str> = report.checks.iter().map(|c| c.id).collect();
     assert_eq!(
         ids,
@@ -122,22 +143,47 @@ fn our_package_with_its_transform_and_previous_release_is_ready() {
             "component-ids",
         ]
     );
-    assert_check(&report, "transform", Status::Pass, "sets LISTEN_PORT=9090, SITE_NAME=berlin");
+    assert_check(
+        &report,
+        "transform",
+        Status::Pass,
+        "sets LISTEN_PORT=9090, SITE_NAME=berlin",
+    );
     assert_check(&report, "transform", Status::Pass, "this package only");
     assert_check(&report, "version", Status::Pass, "1.2.3 > 1.2.2");
-    assert_check(&report, "component-ids", Status::Pass, "keep their component GUIDs");
-    assert_check(&report, "no-command-line", Status::Pass, "LISTEN_PORT=8080, SITE_NAME=default");
+    assert_check(
+        &report,
+        "component-ids",
+        Status::Pass,
+        "keep their component GUIDs",
+    );
+    assert_check(
+        &report,
+        "no-command-line",
+        Status::Pass,
+        "LISTEN_PORT=8080, SITE_NAME=default",
+    );
     // One line per check plus the verdict.
     let text = report.to_string();
     assert_eq!(text.lines().count(), report.checks.len() + 1, "{text}");
-    assert!(text.ends_with(&format!("ready for Group Policy: {}", msi.display())), "{text}");
+    assert!(
+        text.ends_with(&format!("ready for Group Policy: {}", msi.display())),
+        "{text}"
+    );
 }
 
 #[test]
 fn per_machine_and_per_user_data() {
     let dir = temp_dir();
     let msi = mutated(dir.path(), "allusers2.msi", |p| {
-        set(p, "Property", "Property", "ALLUSERS", "Value", Value::from("2"));
+        set(
+            p,
+            "Property",
+            "Property",
+            "ALLUSERS",
+            "Value",
+            Value::from("2"),
+        );
     });
     let r = report(&msi, &[], None);
     assert_check(&r, "per-machine", Status::Fail, "ALLUSERS=2");
@@ -154,20 +200,45 @@ fn per_machine_and_per_user_data() {
         .unwrap();
     });
     let r = report(&msi, &[], None);
-    assert_check(&r, "per-user-data", Status::Fail, "Registry UserSetting writes HKEY_CURRENT_USER\\Software\\Example\\Hello");
+    assert_check(
+        &r,
+        "per-user-data",
+        Status::Fail,
+        "Registry UserSetting writes HKEY_CURRENT_USER\\Software\\Example\\Hello",
+    );
     assert_eq!(failed(&r), ["per-user-data"], "{r}");
 
     let msi = mutated(dir.path(), "appdata.msi", |p| {
         p.insert_rows(
             Insert::into("Directory")
-                .row(vec![Value::from("AppDataFolder"), Value::from("TARGETDIR"), Value::from(".")])
-                .row(vec![Value::from("USERDIR"), Value::from("AppDataFolder"), Value::from("Hello")]),
+                .row(vec![
+                    Value::from("AppDataFolder"),
+                    Value::from("TARGETDIR"),
+                    Value::from("."),
+                ])
+                .row(vec![
+                    Value::from("USERDIR"),
+                    Value::from("AppDataFolder"),
+                    Value::from("Hello"),
+                ]),
         )
         .unwrap();
-        set(p, "Component", "Component", "LICENSE.txt", "Directory_", Value::from("USERDIR"));
+        set(
+            p,
+            "Component",
+            "Component",
+            "LICENSE.txt",
+            "Directory_",
+            Value::from("USERDIR"),
+        );
     });
     let r = report(&msi, &[], None);
-    assert_check(&r, "per-user-data", Status::Fail, "Component LICENSE.txt installs under AppDataFolder");
+    assert_check(
+        &r,
+        "per-user-data",
+        Status::Fail,
+        "Component LICENSE.txt installs under AppDataFolder",
+    );
 }
 
 #[test]
@@ -189,7 +260,12 @@ fn silent_installs() {
         .unwrap();
     });
     let r = report(&msi, &[], None);
-    assert_check(&r, "silent", Status::Fail, "SetPortFromDialog runs only in InstallUISequence");
+    assert_check(
+        &r,
+        "silent",
+        Status::Fail,
+        "SetPortFromDialog runs only in InstallUISequence",
+    );
 
     let msi = mutated(dir.path(), "uilevel.msi", |p| {
         p.insert_rows(Insert::into("LaunchCondition").row(vec![
@@ -221,9 +297,24 @@ fn properties_that_need_a_command_line() {
         );
     });
     let r = report(&msi, &[], None);
-    assert_check(&r, "no-command-line", Status::Fail, "ACCEPT_EULA has no default but LaunchCondition");
-    assert_check(&r, "no-command-line", Status::Fail, "API_TOKEN has no default but CustomAction SeedConfig uses it");
-    assert_check(&r, "no-command-line", Status::Fail, "Group Policy cannot pass");
+    assert_check(
+        &r,
+        "no-command-line",
+        Status::Fail,
+        "ACCEPT_EULA has no default but LaunchCondition",
+    );
+    assert_check(
+        &r,
+        "no-command-line",
+        Status::Fail,
+        "API_TOKEN has no default but CustomAction SeedConfig uses it",
+    );
+    assert_check(
+        &r,
+        "no-command-line",
+        Status::Fail,
+        "Group Policy cannot pass",
+    );
 
     // A service account whose password comes from a property: our own writer's model can
     // express it, and Group Policy cannot deploy it.
@@ -234,7 +325,12 @@ fn properties_that_need_a_command_line() {
     };
     let (msi, _) = build(&pkg, dir.path(), "password.msi");
     let r = report(&msi, &[], None);
-    assert_check(&r, "no-command-line", Status::Fail, "SVC_PASSWORD has no default but ServiceInstall");
+    assert_check(
+        &r,
+        "no-command-line",
+        Status::Fail,
+        "SVC_PASSWORD has no default but ServiceInstall",
+    );
 }
 
 #[test]
@@ -249,25 +345,52 @@ fn reboots_advertising_and_admin_images() {
             Value::Int(6700),
         ]))
         .unwrap();
-        set(p, "ServiceControl", "ServiceControl", "WrServiceControl", "Event", Value::Int(0x1 | 0x20 | 0x80));
+        set(
+            p,
+            "ServiceControl",
+            "ServiceControl",
+            "WrServiceControl",
+            "Event",
+            Value::Int(0x1 | 0x20 | 0x80),
+        );
     });
     let r = report(&msi, &[], None);
-    assert_check(&r, "no-reboot", Status::Fail, "InstallExecuteSequence schedules ScheduleReboot");
+    assert_check(
+        &r,
+        "no-reboot",
+        Status::Fail,
+        "InstallExecuteSequence schedules ScheduleReboot",
+    );
     assert_check(&r, "no-reboot", Status::Fail, "REBOOT is unset");
-    assert_check(&r, "no-reboot", Status::Fail, "MSIRESTARTMANAGERCONTROL is unset");
+    assert_check(
+        &r,
+        "no-reboot",
+        Status::Fail,
+        "MSIRESTARTMANAGERCONTROL is unset",
+    );
 
     let msi = mutated(dir.path(), "no-advt.msi", |p| {
         p.drop_table("AdvtExecuteSequence").unwrap();
     });
     let r = report(&msi, &[], None);
-    assert_check(&r, "advertise", Status::Fail, "cannot be assigned or advertised");
+    assert_check(
+        &r,
+        "advertise",
+        Status::Fail,
+        "cannot be assigned or advertised",
+    );
     assert_eq!(failed(&r), ["advertise", "lint"], "{r}");
 
     let msi = mutated(dir.path(), "no-admin.msi", |p| {
         p.drop_table("AdminExecuteSequence").unwrap();
     });
     let r = report(&msi, &[], None);
-    assert_check(&r, "admin-image", Status::Fail, "`msiexec /a` cannot make an administrative image");
+    assert_check(
+        &r,
+        "admin-image",
+        Status::Fail,
+        "`msiexec /a` cannot make an administrative image",
+    );
 }
 
 #[test]
@@ -275,7 +398,9 @@ fn service_not_stopped_before_upgrade_needs_a_reboot() {
     let dir = temp_dir();
     let pkg = site_package(ProductVersion(1, 0, 0));
     let (msi, _) = build(&pkg, dir.path(), "svc.msi");
-    let control = msi_writer::transform::read_table(&msi, "ServiceControl").unwrap().unwrap();
+    let control = msi_writer::transform::read_table(&msi, "ServiceControl")
+        .unwrap()
+        .unwrap();
     let key = match &control.rows[0][0] {
         msi_writer::transform::Value::Str(s) => s.clone(),
         other => panic!("{other:?}"),
@@ -283,14 +408,30 @@ fn service_not_stopped_before_upgrade_needs_a_reboot() {
     let copy = dir.path().join("nostop.msi");
     std::fs::copy(&msi, &copy).unwrap();
     {
-        let file = OpenOptions::new().read(true).write(true).open(&copy).unwrap();
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&copy)
+            .unwrap();
         let mut p = msi::Package::open(file).unwrap();
         // Start on install, stop and delete on uninstall, but no stop on install.
-        set(&mut p, "ServiceControl", "ServiceControl", &key, "Event", Value::Int(0x1 | 0x20 | 0x80));
+        set(
+            &mut p,
+            "ServiceControl",
+            "ServiceControl",
+            &key,
+            "Event",
+            Value::Int(0x1 | 0x20 | 0x80),
+        );
         p.flush().unwrap();
     }
     let r = report(&copy, &[], None);
-    assert_check(&r, "no-reboot", Status::Fail, "is not stopped before its files are replaced");
+    assert_check(
+        &r,
+        "no-reboot",
+        Status::Fail,
+        "is not stopped before its files are replaced",
+    );
 }
 
 #[test]
@@ -314,7 +455,12 @@ fn transforms_must_apply_cleanly() {
 
     // v1's transform on v2: refused by ProductCode.
     let r = report(&v2, &[&for_v1], None);
-    assert_check(&r, "transform", Status::Fail, "Windows Installer would refuse it: made for ProductCode");
+    assert_check(
+        &r,
+        "transform",
+        Status::Fail,
+        "Windows Installer would refuse it: made for ProductCode",
+    );
     // The product-line transform applies to v2.
     let r = report(&v2, &[&any_later], None);
     assert_check(&r, "transform", Status::Pass, "this product line");
@@ -323,25 +469,46 @@ fn transforms_must_apply_cleanly() {
     // changes): our reader sees it.
     let tampered = dir.path().join("tampered.mst");
     let bytes = std::fs::read(&for_v1).unwrap();
-    let at = bytes.windows(4).position(|w| w == b"9090").expect("value in _StringData");
+    let at = bytes
+        .windows(4)
+        .position(|w| w == b"9090")
+        .expect("value in _StringData");
     let mut edited = bytes.clone();
     edited[at..at + 4].copy_from_slice(b"0000");
     std::fs::write(&tampered, edited).unwrap();
     let r = report(&v1, &[&tampered], None);
-    assert_check(&r, "transform", Status::Fail, "LISTEN_PORT=\"0000\": not a port number");
+    assert_check(
+        &r,
+        "transform",
+        Status::Fail,
+        "LISTEN_PORT=\"0000\": not a port number",
+    );
 
     // A transform naming a property the package does not have.
     let ghost = dir.path().join("ghost.mst");
     let mut edited = bytes.clone();
-    let at = edited.windows(11).position(|w| w == b"LISTEN_PORT").unwrap();
+    let at = edited
+        .windows(11)
+        .position(|w| w == b"LISTEN_PORT")
+        .unwrap();
     edited[at..at + 11].copy_from_slice(b"LISTEN_PORX");
     std::fs::write(&ghost, edited).unwrap();
     let r = report(&v1, &[&ghost], None);
-    assert_check(&r, "transform", Status::Fail, "updates row \"LISTEN_PORX\", which does not exist");
+    assert_check(
+        &r,
+        "transform",
+        Status::Fail,
+        "updates row \"LISTEN_PORX\", which does not exist",
+    );
 
     // Not a transform, and no file at all.
     let r = report(&v1, &[&v2, &dir.path().join("missing.mst")], None);
-    assert_check(&r, "transform", Status::Fail, "an installer package (.msi), not a transform");
+    assert_check(
+        &r,
+        "transform",
+        Status::Fail,
+        "an installer package (.msi), not a transform",
+    );
     assert_check(&r, "transform", Status::Fail, "missing.mst");
     assert_eq!(r.checks.iter().filter(|c| c.id == "transform").count(), 2);
 }
@@ -352,13 +519,33 @@ fn upgrades_from_the_previous_release() {
     let v1 = build_site(dir.path(), ProductVersion(1, 0, 0), "v1.msi");
     let v1_again = build_site(dir.path(), ProductVersion(1, 0, 0), "v1-again.msi");
     let r = report(&v1_again, &[], Some(&v1));
-    assert_check(&r, "product-code", Status::Fail, "is the previous release's");
-    assert_check(&r, "version", Status::Fail, "is not higher than the previous 1.0.0");
+    assert_check(
+        &r,
+        "product-code",
+        Status::Fail,
+        "is the previous release's",
+    );
+    assert_check(
+        &r,
+        "version",
+        Status::Fail,
+        "is not higher than the previous 1.0.0",
+    );
 
     let v2 = build_site(dir.path(), ProductVersion(2, 0, 0), "v2.msi");
     let r = report(&v1, &[], Some(&v2));
-    assert_check(&r, "version", Status::Fail, "1.0.0 is not higher than the previous 2.0.0");
-    assert_check(&r, "upgrade-removes-previous", Status::Fail, "covers version 2.0.0");
+    assert_check(
+        &r,
+        "version",
+        Status::Fail,
+        "1.0.0 is not higher than the previous 2.0.0",
+    );
+    assert_check(
+        &r,
+        "upgrade-removes-previous",
+        Status::Fail,
+        "covers version 2.0.0",
+    );
 
     // Another product line.
     let mut other = site_package(ProductVersion(3, 0, 0));
@@ -367,14 +554,32 @@ fn upgrades_from_the_previous_release() {
         Guid::product_code_for(&other.product.upgrade_code, ProductVersion(3, 0, 0));
     let (other, _) = build(&other, dir.path(), "other.msi");
     let r = report(&other, &[], Some(&v2));
-    assert_check(&r, "upgrade-code", Status::Fail, "installs both side by side");
-    assert_check(&r, "upgrade-removes-previous", Status::Fail, "no Upgrade row");
+    assert_check(
+        &r,
+        "upgrade-code",
+        Status::Fail,
+        "installs both side by side",
+    );
+    assert_check(
+        &r,
+        "upgrade-removes-previous",
+        Status::Fail,
+        "no Upgrade row",
+    );
 
     // A component GUID that changed for the same file.
     let broken = dir.path().join("v3-broken.msi");
-    std::fs::copy(build_site(dir.path(), ProductVersion(3, 0, 0), "v3.msi"), &broken).unwrap();
+    std::fs::copy(
+        build_site(dir.path(), ProductVersion(3, 0, 0), "v3.msi"),
+        &broken,
+    )
+    .unwrap();
     {
-        let file = OpenOptions::new().read(true).write(true).open(&broken).unwrap();
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&broken)
+            .unwrap();
         let mut p = msi::Package::open(file).unwrap();
         set(
             &mut p,
@@ -387,8 +592,18 @@ fn upgrades_from_the_previous_release() {
         p.flush().unwrap();
     }
     let r = report(&broken, &[], Some(&v2));
-    assert_check(&r, "component-ids", Status::Fail, "hellosvc.exe: component GUID");
-    assert_check(&r, "component-ids", Status::Fail, "became {01234567-89AB-CDEF-0123-456789ABCDEF}");
+    assert_check(
+        &r,
+        "component-ids",
+        Status::Fail,
+        "hellosvc.exe: component GUID",
+    );
+    assert_check(
+        &r,
+        "component-ids",
+        Status::Fail,
+        "became {01234567-89AB-CDEF-0123-456789ABCDEF}",
+    );
     assert_eq!(failed(&r), ["component-ids"], "{r}");
 }
 
@@ -429,7 +644,11 @@ fn a_wixl_package_is_not_ready() {
         .args(["-a", "x64", "-o", msi.to_str().unwrap(), "svc.wxs"])
         .output()
         .unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let r = report(&msi, &[], None);
     eprintln!("{r}");
     // wixl writes ALLUSERS=1 for perMachine, but no REBOOT or Restart Manager setting, places
@@ -437,8 +656,18 @@ fn a_wixl_package_is_not_ready() {
     // property nothing defines.
     assert_check(&r, "per-machine", Status::Pass, "ALLUSERS=1");
     assert_check(&r, "no-reboot", Status::Fail, "REBOOT is unset");
-    assert_check(&r, "no-reboot", Status::Fail, "MSIRESTARTMANAGERCONTROL is unset");
-    assert_check(&r, "no-command-line", Status::Fail, "PORT has no default but ServiceInstall");
+    assert_check(
+        &r,
+        "no-reboot",
+        Status::Fail,
+        "MSIRESTARTMANAGERCONTROL is unset",
+    );
+    assert_check(
+        &r,
+        "no-command-line",
+        Status::Fail,
+        "PORT has no default but ServiceInstall",
+    );
     assert_check(&r, "lint", Status::Fail, "WR-REP");
     assert!(!r.is_ready());
     assert!(r.to_string().contains("NOT ready for Group Policy"), "{r}");

@@ -429,6 +429,9 @@ impl Store for FolderStore {
                     Ok(true)
                 }
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(false),
+                // Seen under load with two publishers in one process: treat a vanished path
+                // like a held lock and let the caller's bounded wait retry.
+                Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
                 Err(source) => Err(io_error("creating the lock", &lock, source)),
             },
         }

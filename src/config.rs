@@ -85,6 +85,10 @@ pub struct Config {
     /// reinstall after an uninstall (which keeps the config) would re-seed an edited config.
     #[serde(default)]
     pub seed_pristine_flag: Option<String>,
+    /// Named sites, each with its `site_settings` values: `release` makes one signed transform
+    /// (`.mst`) per site for Group Policy assignment.
+    #[serde(default)]
+    pub sites: Vec<crate::site_transform::SiteConfig>,
 }
 
 /// A public property that seeds one key of the service's config on a first install.

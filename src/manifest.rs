@@ -606,6 +606,8 @@ pub struct TrustRequest {
     pub exe: PathBuf,
     /// The MSI, when the MSI stage ran.
     pub msi: Option<MsiArtifact>,
+    /// Per-site transforms (`.mst`) made for the MSI, inside `version_dir`.
+    pub transforms: Vec<PathBuf>,
     /// Template of the default config put into the zip.
     pub config_template: PathBuf,
     /// Values for the template's placeholders.
@@ -633,6 +635,7 @@ impl TrustRequest {
             version_dir: version_dir(project, &versioned.stamp),
             exe: exe.path.clone(),
             msi: None,
+            transforms: Vec::new(),
             config_template: project.root.join(&config.config_template),
             template_values: portable_zip::template_values(config),
             license: portable_zip::find_license(&project.root, &project.service_dir()),
@@ -740,6 +743,9 @@ pub fn release_trust(request: &TrustRequest, key: &ReleaseKey) -> Result<TrustSu
     let mut inputs: Vec<(ArtifactKind, &Path)> = vec![(ArtifactKind::Exe, &request.exe)];
     if let Some(msi) = &request.msi {
         inputs.push((ArtifactKind::Msi, &msi.path));
+    }
+    for transform in &request.transforms {
+        inputs.push((ArtifactKind::Transform, transform));
     }
     let mut digests: Vec<(String, ArtifactKind, FileDigest)> = Vec::new();
     for (kind, path) in inputs {

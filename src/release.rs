@@ -89,6 +89,8 @@ pub enum ReleaseError {
     Manifest(#[from] manifest::ManifestError),
     #[error("the release just written does not verify: {0}")]
     SelfCheck(verify::VerifyFailure),
+    #[error("Group Policy check: {0}")]
+    Gpo(#[from] crate::site_transform::SiteTransformError),
     #[error("release store: {0}")]
     Store(#[from] crate::publish::StoreError),
     #[error("publish: {0}")]
@@ -109,6 +111,7 @@ impl ReleaseError {
             ReleaseError::Key(_) => 3,
             ReleaseError::SelfCheck(_) => 4,
             ReleaseError::Store(_) | ReleaseError::Publish(_) => 5,
+            ReleaseError::Gpo(_) => 6,
             _ => 1,
         }
     }
@@ -235,7 +238,11 @@ pub fn store_location(project: &Project, options: &ReleaseOptions) -> String {
 
 /// `target/winrelease/store`.
 fn default_store(project: &Project) -> String {
-    project.out_dir().join("store").to_string_lossy().into_owned()
+    project
+        .out_dir()
+        .join("store")
+        .to_string_lossy()
+        .into_owned()
 }
 
 /// `1.4.1-dev.7` → `1.4.1`: the tag a user most likely means to create.
@@ -265,6 +272,7 @@ fn key_plan(project: &Project, options: &ReleaseOptions) -> Result<KeyPlan, Rele
 pub enum Stage {
     Build,
     Msi,
+    Gpo,
     Sign,
     Verify,
     Publish,
@@ -275,6 +283,7 @@ impl Stage {
         match self {
             Stage::Build => "build",
             Stage::Msi => "msi",
+            Stage::Gpo => "gpo",
             Stage::Sign => "sign",
             Stage::Verify => "verify",
             Stage::Publish => "publish",
@@ -303,6 +312,8 @@ pub struct ReleaseSummary {
     pub plan: ReleasePlan,
     pub exe: BuiltExe,
     pub msi: BuiltMsi,
+    /// Group Policy readiness of the MSI (with the site transforms and the previous MSI).
+    pub gpo: crate::site_transform::SiteStage,
     pub trust: TrustSummary,
     /// The key the release was signed with.
     pub key_source: String,
@@ -389,6 +400,31 @@ pub fn execute(
             )
         },
     )?;
+    let previous_msi = previous
+        .as_deref()
+        .and_then(|m| previous_msi_in_store(&plan, m));
+    let gpo = timed(
+        progress,
+        &mut timings,
+        Stage::Gpo,
+        || {
+            crate::site_transform::release_stage(
+                &msi.path,
+                &project.config.sites,
+                previous_msi.as_deref(),
+                &plan.version_dir,
+            )
+        },
+        |g| {
+            let against = previous_msi.as_ref().map_or(String::new(), |p| {
+                format!(", checked against {}", file_name(p))
+            });
+            format!(
+                "ready for Group Policy; {} site transform(s){against}",
+                g.transforms.len()
+            )
+        },
+    )?;
     let trust = timed(
         progress,
         &mut timings,
@@ -397,6 +433,7 @@ pub fn execute(
             let mut request = TrustRequest::new(project, versioned, &exe);
             request.channel = plan.channel.clone();
             request.previous_manifest = previous.clone();
+            request.transforms = gpo.transforms.iter().map(|t| t.path.clone()).collect();
             request.expiry_days = project.config.manifest_expiry_days;
             request.msi = Some(MsiArtifact {
                 path: msi.path.clone(),
@@ -456,10 +493,30 @@ pub fn execute(
         plan,
         exe,
         msi,
+        gpo,
         trust,
         verification: verified.lines,
         timings,
     })
+}
+
+/// The previous release's MSI, when the store is a folder that holds it (an S3 store would need
+/// a download; the comparison is then skipped).
+fn previous_msi_in_store(
+    plan: &ReleasePlan,
+    previous_manifest: &std::path::Path,
+) -> Option<PathBuf> {
+    let bytes = std::fs::read(previous_manifest).ok()?;
+    let manifest = manifest::Manifest::parse(&bytes).ok()?;
+    let msi = manifest
+        .artifacts
+        .iter()
+        .find(|a| a.kind == manifest::ArtifactKind::Msi)?;
+    let path = PathBuf::from(&plan.store)
+        .join(&manifest.product)
+        .join(&manifest.version)
+        .join(&msi.name);
+    path.is_file().then_some(path)
 }
 
 fn file_name(path: &std::path::Path) -> String {

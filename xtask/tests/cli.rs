@@ -148,8 +148,8 @@ fn release_json_summary_has_the_documented_shape() {
         .iter()
         .map(|a| a["kind"].as_str().unwrap())
         .collect();
-    assert_eq!(kinds.len(), 4, "{kinds:?}");
-    for kind in ["exe", "msi", "zip", "checksums"] {
+    assert_eq!(kinds.len(), 5, "{kinds:?}");
+    for kind in ["exe", "msi", "zip", "checksums", "transform"] {
         assert!(kinds.contains(&kind), "{kinds:?}");
     }
     for a in artifacts {
@@ -161,7 +161,7 @@ fn release_json_summary_has_the_documented_shape() {
         assert_eq!(a["sha256"].as_str().unwrap().len(), 64);
         assert!(Path::new(a["signature"].as_str().unwrap()).is_file());
     }
-    for stage in ["build", "msi", "sign", "verify"] {
+    for stage in ["build", "msi", "gpo", "sign", "verify", "publish"] {
         assert!(summary["timings_ms"][stage].is_u64(), "{summary}");
     }
     // And the release verifies with the public key the summary names.
@@ -326,6 +326,20 @@ fn a_clean_release_is_published_to_the_store_and_an_older_one_is_refused() {
         text(&again)
     );
 
+    // The next version is checked for Group Policy against the one in the store.
+    std::fs::write(repo.path().join("service/NOTES.txt"), "1.0.1").unwrap();
+    git(repo.path(), &["add", "-A"]);
+    git(repo.path(), &["commit", "-q", "-m", "1.0.1"]);
+    git(repo.path(), &["tag", "v1.0.1"]);
+    let next = xtask(repo.path(), &["release"]);
+    assert!(next.status.success(), "{}", text(&next));
+    assert!(
+        text(&next).contains("checked against hellosvc_1.0.0_x64.msi"),
+        "{}",
+        text(&next)
+    );
+    assert!(text(&next).contains("it upgrades:"), "{}", text(&next));
+
     // A later commit tagged with a lower version must not move stable backwards.
     std::fs::write(repo.path().join("service/NOTES.txt"), "later").unwrap();
     git(repo.path(), &["add", "-A"]);
@@ -334,9 +348,14 @@ fn a_clean_release_is_published_to_the_store_and_an_older_one_is_refused() {
     let older = xtask(repo.path(), &["release"]);
     assert!(!older.status.success(), "{}", text(&older));
     assert!(
-        text(&older).contains("0.9.0") && text(&older).contains("1.0.0"),
+        text(&older).contains("0.9.0") && text(&older).contains("1.0.1"),
         "{}",
         text(&older)
+    );
+
+    assert!(
+        !Path::new(&store).join("Hello Service/0.9.0").exists(),
+        "a refused release must leave the store unchanged"
     );
 
     // The store as a whole still verifies.

@@ -21,8 +21,26 @@ fn run_step(name: &str, cmd: &mut Command) -> Result<()> {
     Ok(())
 }
 
+/// Whether a tool is on PATH; under `CI=true` a missing one is an error, elsewhere a skip.
+fn have_tool(tool: &str, install: &str) -> Result<bool> {
+    let found = Command::new(tool).arg("--version").output().is_ok();
+    if !found {
+        if std::env::var("CI").as_deref() == Ok("true") {
+            bail!("{tool} is required under CI=true; install it: {install}");
+        }
+        eprintln!("==> skipping {tool}: not installed ({install})");
+    }
+    Ok(found)
+}
+
 pub fn run() -> Result<()> {
     let root = workspace_root();
+    if have_tool("actionlint", "go install github.com/rhysd/actionlint/cmd/actionlint@v1.7.7")? {
+        run_step(
+            "actionlint (.github/workflows)",
+            Command::new("actionlint").current_dir(&root),
+        )?;
+    }
     run_step(
         "go test (service)",
         Command::new("go")

@@ -37,18 +37,7 @@ const DAY: i64 = 86_400;
 /// The path of `tool`, or `None` (test skipped with a message) when missing; under `CI=true`
 /// a missing tool fails the test.
 fn require_tool(tool: &str) -> Option<PathBuf> {
-    let found = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|dir| dir.join(tool))
-            .find(|candidate| candidate.is_file())
-    });
-    if found.is_none() {
-        if std::env::var("CI").as_deref() == Ok("true") {
-            panic!("`{tool}` is required under CI=true but is not on PATH");
-        }
-        eprintln!("skipping: `{tool}` not found on PATH");
-    }
-    found
+    testkit::require_tool(tool)
 }
 
 fn test_key() -> ReleaseKey {
@@ -149,6 +138,7 @@ fn request(root: &Path, version: &str, options: &ReleaseOptions) -> TrustRequest
         version_dir: dir,
         exe,
         msi,
+        transforms: Vec::new(),
         config_template: config_template(),
         template_values: [("listen_port".to_string(), "8080".to_string())].into(),
         license: options.license.map(Path::to_path_buf),

@@ -106,6 +106,7 @@ pub fn make_release(
             )
             .unwrap(),
         }),
+        transforms: Vec::new(),
         config_template: Path::new(env!("CARGO_MANIFEST_DIR")).join("templates/config.json"),
         template_values: [("listen_port".to_string(), "8080".to_string())].into(),
         license: None,

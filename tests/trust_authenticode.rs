@@ -19,18 +19,7 @@ const PASSPHRASE: &str = "authenticode-Pa55-never-printed";
 /// The path of `tool`, or `None` (test skipped with a message) when missing; under `CI=true`
 /// a missing tool fails the test.
 fn require_tool(tool: &str) -> Option<PathBuf> {
-    let found = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|dir| dir.join(tool))
-            .find(|candidate| candidate.is_file())
-    });
-    if found.is_none() {
-        if std::env::var("CI").as_deref() == Ok("true") {
-            panic!("`{tool}` is required under CI=true but is not on PATH");
-        }
-        eprintln!("skipping: `{tool}` not found on PATH");
-    }
-    found
+    testkit::require_tool(tool)
 }
 
 fn run(cmd: &mut Command) {

@@ -8,15 +8,7 @@ use std::process::Command;
 /// True when `tool` is on PATH. When it is missing the test is skipped with a message,
 /// except under `CI=true`, where a missing tool fails the test.
 pub fn require_tool(tool: &str) -> bool {
-    let found = std::env::var_os("PATH")
-        .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(tool).is_file()));
-    if !found {
-        if std::env::var("CI").as_deref() == Ok("true") {
-            panic!("{tool} is required under CI=true but is not installed");
-        }
-        eprintln!("skipping: {tool} not installed");
-    }
-    found
+    testkit::require_tool(tool).is_some()
 }
 
 /// Runs a command, returning (success, stdout + stderr).

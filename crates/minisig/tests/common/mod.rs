@@ -9,20 +9,7 @@ use std::process::{Command, Output, Stdio};
 /// The path of `tool` on `PATH`. When it is missing the test is skipped with a one-line message,
 /// except under `CI=true`, where a missing tool fails the test.
 pub fn require_tool(tool: &str) -> Option<PathBuf> {
-    let found = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|dir| dir.join(tool))
-            .find(|candidate| candidate.is_file())
-    });
-    if found.is_none() {
-        if std::env::var("CI").as_deref() == Ok("true") {
-            panic!(
-                "`{tool}` is required under CI=true but is not on PATH (Debian package `{tool}`)"
-            );
-        }
-        eprintln!("skipping: `{tool}` not found on PATH (install the Debian package `{tool}`)");
-    }
-    found
+    testkit::require_tool(tool)
 }
 
 /// Result of one minisign run, with both output streams as text.

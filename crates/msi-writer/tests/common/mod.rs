@@ -9,16 +9,7 @@ use msi_writer::*;
 /// True when `tool` is on PATH. Otherwise prints one line and returns false, or panics when
 /// `CI=true` (CI must not silently skip).
 pub fn require_tool(tool: &str) -> bool {
-    let found = std::env::var_os("PATH")
-        .map(|paths| std::env::split_paths(&paths).any(|dir| dir.join(tool).is_file()))
-        .unwrap_or(false);
-    if !found {
-        if std::env::var("CI").as_deref() == Ok("true") {
-            panic!("{tool} is required when CI=true (Debian: msitools, cabextract, gcab, wixl, osslsigncode, openssl, wine64)");
-        }
-        eprintln!("skipping: {tool} not installed (Debian package: msitools / cabextract / gcab / wixl / osslsigncode / wine64)");
-    }
-    found
+    testkit::require_tool(tool).is_some()
 }
 
 /// Runs a command and returns stdout; panics with stderr on failure.

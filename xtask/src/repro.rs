@@ -95,7 +95,7 @@ pub fn run(args: ReproArgs, manifest_path: Option<&Path>) -> Result<i32> {
     )?;
     let secret_text = std::fs::read_to_string(&paths.secret)?;
 
-    let xtask = std::env::current_exe()?;
+    let xtask = private_copy_of_self(scratch.path())?;
     let mut version_dirs = Vec::new();
     for (i, cond) in CONDITIONS.iter().enumerate() {
         if i > 0 {
@@ -159,6 +159,13 @@ pub fn run(args: ReproArgs, manifest_path: Option<&Path>) -> Result<i32> {
             CONDITIONS[1]
         );
     }
+    let modes = mode_differences(&version_dirs[0], &version_dirs[1])?;
+    if !modes.is_empty() {
+        println!(
+            "note: file modes follow the builder's umask (not part of the bytes compared): {}",
+            modes.join(", ")
+        );
+    }
     if args.keep {
         let kept = scratch.keep();
         println!("kept {}", kept.display());
@@ -186,6 +193,32 @@ pub fn workspace_dirs(manifest_path: Option<&Path>) -> Result<(PathBuf, PathBuf)
         .map(PathBuf::from)
         .unwrap_or_else(|| root.join("target"));
     Ok((root, target))
+}
+
+/// A copy of this executable in `dir`, for the child processes to run: `target/release/xtask`
+/// may be rebuilt (replaced) by another cargo command while a long run is under way.
+pub fn private_copy_of_self(dir: &Path) -> Result<PathBuf> {
+    let me = std::env::current_exe().context("finding this executable")?;
+    let copy = dir.join("xtask-under-test");
+    std::fs::copy(&me, &copy)
+        .with_context(|| format!("copying {} to {}", me.display(), copy.display()))?;
+    Ok(copy)
+}
+
+/// Files whose permission bits differ between the two folders: `name 644 vs 600`.
+fn mode_differences(a: &Path, b: &Path) -> Result<Vec<String>> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let mut out = Vec::new();
+    for name in list_files(a)?.keys() {
+        let mode =
+            |dir: &Path| std::fs::metadata(dir.join(name)).map(|m| m.permissions().mode() & 0o777);
+        if let (Ok(ma), Ok(mb)) = (mode(a), mode(b)) {
+            if ma != mb {
+                out.push(format!("{name} {ma:o} vs {mb:o}"));
+            }
+        }
+    }
+    Ok(out)
 }
 
 fn git_output(dir: &Path, args: &[&str]) -> Result<String> {
@@ -611,9 +644,12 @@ fn property_set(bytes: &[u8]) -> Option<BTreeMap<u32, Vec<u8>>> {
     Some(out)
 }
 
+/// A table read through the `msi` crate: column names, primary-key column indices, rows as text.
+type TableRows = (Vec<String>, Vec<usize>, Vec<Vec<String>>);
+
 /// The first row of `table` that differs, read through the `msi` crate.
 fn table_row_difference(a: &[u8], b: &[u8], table: &str) -> Option<String> {
-    let rows = |bytes: &[u8]| -> Option<(Vec<String>, Vec<usize>, Vec<Vec<String>>)> {
+    let rows = |bytes: &[u8]| -> Option<TableRows> {
         let mut pkg = msi::Package::open(Cursor::new(bytes.to_vec())).ok()?;
         let t = pkg.get_table(table)?;
         let columns: Vec<String> = t.columns().iter().map(|c| c.name().to_string()).collect();

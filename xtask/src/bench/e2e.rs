@@ -27,10 +27,17 @@ pub struct E2eResult {
     /// Stage timings the warm releases reported (`--json` `timings_ms`), seconds.
     pub warm_stages: BTreeMap<String, Samples>,
     pub cold_stages: BTreeMap<String, Samples>,
+    /// Parts of the warm sign stage timed alone on the release's exe (seconds): hashing it,
+    /// and deflating it into a zip at the portable zip's level (9) and at level 6.
+    pub sign_parts: BTreeMap<String, Samples>,
+    /// Size of the exe deflated at level 9 and level 6 (bytes).
+    pub zip_sizes: BTreeMap<String, u64>,
     /// Largest artifact of the release, bytes, and its name.
     pub largest_artifact: (String, u64),
-    /// Peak RSS of the release process tree (xtask and the go toolchain it runs), bytes.
-    pub release_tree_peak_rss: u64,
+    /// Peak RSS of the release process tree (the largest single process among xtask and the Go
+    /// toolchain processes it runs, as `wait4` reports it), cold and warm, bytes.
+    pub release_tree_peak_rss_cold: u64,
+    pub release_tree_peak_rss_warm: u64,
 }
 
 /// The environment every measured child gets: development key (the local user's case), not CI.
@@ -114,8 +121,14 @@ fn fresh_dir(path: &Path) -> Result<PathBuf> {
 }
 
 /// Runs the end-to-end measurements in `clone` (a clone of the workspace's HEAD).
-pub fn run(work: &Path, clone: &Path, cold_reps: usize, warm_reps: usize) -> Result<E2eResult> {
-    let xtask = std::env::current_exe()?;
+pub fn run(
+    xtask: &Path,
+    work: &Path,
+    clone: &Path,
+    cold_reps: usize,
+    warm_reps: usize,
+) -> Result<E2eResult> {
+    let xtask = xtask.to_path_buf();
     let clone = clone.to_path_buf();
     let out = Command::new("git")
         .args(["rev-parse", "HEAD"])
@@ -123,6 +136,7 @@ pub fn run(work: &Path, clone: &Path, cold_reps: usize, warm_reps: usize) -> Res
         .output()?;
     let commit = String::from_utf8_lossy(&out.stdout).trim().to_string();
     let exe_out = work.join("bare-go-build.exe");
+    let mut exe_path: Option<PathBuf> = None;
     let mut r = E2eResult {
         commit,
         release_cold: Samples::new("s"),
@@ -132,8 +146,11 @@ pub fn run(work: &Path, clone: &Path, cold_reps: usize, warm_reps: usize) -> Res
         plan_warm: Samples::new("s"),
         warm_stages: BTreeMap::new(),
         cold_stages: BTreeMap::new(),
+        sign_parts: BTreeMap::new(),
+        zip_sizes: BTreeMap::new(),
         largest_artifact: (String::new(), 0),
-        release_tree_peak_rss: 0,
+        release_tree_peak_rss_cold: 0,
+        release_tree_peak_rss_warm: 0,
     };
     for rep in 0..cold_reps {
         eprint!(
@@ -147,7 +164,7 @@ pub fn run(work: &Path, clone: &Path, cold_reps: usize, warm_reps: usize) -> Res
         let gocache = fresh_dir(&work.join("gocache-cold"))?;
         let (wall, rss, json) = release(&xtask, &clone, &gocache)?;
         r.release_cold.push(wall);
-        r.release_tree_peak_rss = r.release_tree_peak_rss.max(rss);
+        r.release_tree_peak_rss_cold = r.release_tree_peak_rss_cold.max(rss);
         record_stages(&mut r.cold_stages, &json);
         if let Some(arts) = json.get("artifacts").and_then(|a| a.as_array()) {
             for a in arts {
@@ -174,8 +191,9 @@ pub fn run(work: &Path, clone: &Path, cold_reps: usize, warm_reps: usize) -> Res
         );
         let (wall, rss, json) = release(&xtask, &clone, &warm_cache)?;
         r.release_warm.push(wall);
-        r.release_tree_peak_rss = r.release_tree_peak_rss.max(rss);
+        r.release_tree_peak_rss_warm = r.release_tree_peak_rss_warm.max(rss);
         record_stages(&mut r.warm_stages, &json);
+        exe_path = artifact_path(&json, "exe");
         r.go_build_warm
             .push(go_build(&clone, &warm_cache, &exe_out)?);
         let mut plan = Command::new(&xtask);
@@ -191,8 +209,56 @@ pub fn run(work: &Path, clone: &Path, cold_reps: usize, warm_reps: usize) -> Res
         );
     }
     eprintln!();
+    if let Some(exe) = exe_path {
+        sign_stage_parts(&exe, warm_reps, &mut r)?;
+    }
     for dir in ["gocache-cold", "gocache-warm"] {
         let _ = std::fs::remove_dir_all(work.join(dir));
     }
     Ok(r)
+}
+
+/// The `path` of the first artifact of `kind` in a `release --json` summary.
+fn artifact_path(json: &serde_json::Value, kind: &str) -> Option<PathBuf> {
+    json.get("artifacts")?
+        .as_array()?
+        .iter()
+        .find(|a| a.get("kind").and_then(|k| k.as_str()) == Some(kind))?
+        .get("path")?
+        .as_str()
+        .map(PathBuf::from)
+}
+
+/// Times what the sign stage does with the exe, one piece at a time, to show where a warm
+/// re-release spends its time: one hashing pass, and the portable zip's deflate.
+fn sign_stage_parts(exe: &Path, reps: usize, r: &mut E2eResult) -> Result<()> {
+    use std::io::Write as _;
+    use std::time::Instant;
+    let bytes = std::fs::read(exe).with_context(|| format!("reading {}", exe.display()))?;
+    for _ in 0..reps {
+        let t = Instant::now();
+        winrelease::sign::hash_file(exe)?;
+        r.sign_parts
+            .entry("hash the exe (SHA-256 + BLAKE2b)".into())
+            .or_insert_with(|| Samples::new("s"))
+            .push(t.elapsed().as_secs_f64());
+        for level in [9i64, 6] {
+            let t = Instant::now();
+            let mut out = std::io::Cursor::new(Vec::new());
+            let mut zip = zip::ZipWriter::new(&mut out);
+            let options = zip::write::SimpleFileOptions::default()
+                .compression_method(zip::CompressionMethod::Deflated)
+                .compression_level(Some(level));
+            zip.start_file("hellosvc.exe", options)?;
+            zip.write_all(&bytes)?;
+            zip.finish()?;
+            r.sign_parts
+                .entry(format!("deflate the exe into a zip, level {level}"))
+                .or_insert_with(|| Samples::new("s"))
+                .push(t.elapsed().as_secs_f64());
+            r.zip_sizes
+                .insert(format!("level {level}"), out.get_ref().len() as u64);
+        }
+    }
+    Ok(())
 }

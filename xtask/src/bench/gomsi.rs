@@ -47,7 +47,9 @@ pub fn spec(pkg: &Package, sources: &BTreeMap<String, PathBuf>) -> Value {
                 // go-msi v0.2.0's own ICE03 takes File.Version for a File foreign key (companion
                 // file) and fails the build on any version string; see `lacks`.
                 "version": "",
-                "never_overwrite": f.never_overwrite,
+                // go-msi v0.2.0's ICE45 takes 0x4000 (NeverOverwrite, Windows Installer 4.0)
+                // for a reserved bit and fails the build; see `lacks`.
+                "never_overwrite": false,
                 "permanent": f.permanent,
             })
         })
@@ -80,6 +82,12 @@ pub fn lacks(pkg: &Package) -> Vec<String> {
     if pkg.files.iter().any(|f| f.version.is_some()) {
         out.push(
             "File.Version (go-msi v0.2.0 fails its own ICE03 on any version string: it checks the column as a File foreign key)"
+                .into(),
+        );
+    }
+    if pkg.files.iter().any(|f| f.never_overwrite) {
+        out.push(
+            "the NeverOverwrite component attribute (go-msi v0.2.0's ICE45 rejects 0x4000 as a reserved bit)"
                 .into(),
         );
     }

@@ -120,6 +120,8 @@ pub fn run(args: BenchArgs, manifest_path: Option<&Path>) -> Result<i32> {
             .with_context(|| format!("removing the old {}", work.display()))?;
     }
     std::fs::create_dir_all(&work)?;
+    // Children run a copy: another cargo command may replace target/release/xtask meanwhile.
+    let xtask = crate::repro::private_copy_of_self(&work)?;
     let mut rep = report::Report::new(reps, cold_reps, args.quick);
     eprintln!(
         "bench: {reps} repetition(s), parts {:?}, scratch {}",
@@ -135,89 +137,35 @@ pub fn run(args: BenchArgs, manifest_path: Option<&Path>) -> Result<i32> {
         rep.commit = Some(commit);
     }
 
+    let mut failed = false;
+    let mut record_failure = |rep: &mut report::Report, part: &str, err: anyhow::Error| {
+        eprintln!("bench: the {part} part failed: {err:#}");
+        rep.skipped
+            .push(format!("{part}: could not be measured: {err:#}"));
+        failed = true;
+    };
+
     if parts.contains(&Part::Msi) {
-        eprintln!(
-            "bench: go-msi program (fetching {} through the Go module proxy)…",
-            gomsi::MODULE
-        );
-        let gomsi_bin = gomsi::build(&work.join("gomsi"));
-        match &gomsi_bin {
-            Ok(_) => {
-                let local = gomsi::local_replacements();
-                if !local.is_empty() {
-                    rep.notes.push(format!(
-                        "go-msi was built from local sources named in {} ({}), not fetched through the proxy",
-                        gomsi::ENV_REPLACE,
-                        local.iter().map(|(m, p)| format!("{m} = {p}")).collect::<Vec<_>>().join(", ")
-                    ));
-                }
-            }
-            Err(reason) => eprintln!("bench: go-msi SKIPPED: {reason}"),
-        }
-
-        // (a) the example service's exe, built by the pipeline's own build stage.
-        let clone_project = Project::load(Some(&clone.join("Cargo.toml")))?;
-        let versioned = pipeline::versioned(&clone_project)?;
-        eprintln!(
-            "bench: building the example service ({})…",
-            versioned.stamp.version
-        );
-        let exe =
-            pipeline::build(&clone_project, &versioned).context("building the example service")?;
-        let model = winrelease::package_msi::package_model(&clone_project, &versioned, &exe)?;
-        let a = msi::compare(
-            "example service exe",
-            msi::OurSide::Project {
-                manifest: &clone.join("Cargo.toml"),
-                exe: &exe.path,
-            },
-            &model,
-            reps,
-            &work.join("msi-exe"),
-            &gomsi_bin,
-        )?;
-        rep.msi.push(a);
-
-        // (b) the generated 5,000-file payload.
-        let root = work.join("payload");
-        let plan = payload::plan(&root, PAYLOAD_FILES, PAYLOAD_BYTES);
-        eprintln!(
-            "bench: writing the payload ({} files, {:.0} MB: {} text, {} random, {} zeros)…",
-            plan.files.len(),
-            plan.total_bytes() as f64 / 1e6,
-            plan.count(payload::Kind::Text),
-            plan.count(payload::Kind::Random),
-            plan.count(payload::Kind::Zeros)
-        );
-        payload::write(&plan)?;
-        let model = payload::package(&plan)?;
-        let b = msi::compare(
-            &format!("{PAYLOAD_FILES} files, {} MiB", PAYLOAD_BYTES >> 20),
-            msi::OurSide::Payload {
-                root: &root,
-                count: PAYLOAD_FILES,
-                total: PAYLOAD_BYTES,
-            },
-            &model,
-            reps,
-            &work.join("msi-payload"),
-            &gomsi_bin,
-        )?;
-        rep.msi.push(b);
-        if let Err(reason) = &gomsi_bin {
-            rep.skipped.push(format!("go-msi: {reason}"));
+        if let Err(err) = msi_part(&mut rep, &work, &clone, &xtask, reps) {
+            record_failure(&mut rep, "MSI", err);
         }
     }
 
     if parts.contains(&Part::Hash) {
         let size: u64 = if args.quick { 256 << 20 } else { 512 << 20 };
         eprintln!("bench: hashing {} MiB…", size >> 20);
-        rep.hashing = Some(hashing::run(&work.join("hash"), size, reps)?);
+        match hashing::run(&work.join("hash"), size, reps) {
+            Ok(h) => rep.hashing = Some(h),
+            Err(err) => record_failure(&mut rep, "hashing", err),
+        }
     }
 
     if parts.contains(&Part::E2e) {
         eprintln!("bench: end to end (release --snapshot vs go build)…");
-        rep.e2e = Some(e2e::run(&work, &clone, cold_reps, reps)?);
+        match e2e::run(&xtask, &work, &clone, cold_reps, reps) {
+            Ok(e) => rep.e2e = Some(e),
+            Err(err) => record_failure(&mut rep, "end-to-end", err),
+        }
     }
 
     rep.finish();
@@ -237,5 +185,89 @@ pub fn run(args: BenchArgs, manifest_path: Option<&Path>) -> Result<i32> {
     if !args.keep {
         let _ = std::fs::remove_dir_all(&work);
     }
-    Ok(0)
+    Ok(if failed { 1 } else { 0 })
+}
+
+/// MSI stage vs wixl and go-msi: (a) the example service's exe, (b) the generated payload.
+fn msi_part(
+    rep: &mut report::Report,
+    work: &Path,
+    clone: &Path,
+    xtask: &Path,
+    reps: usize,
+) -> Result<()> {
+    eprintln!(
+        "bench: go-msi program (fetching {} through the Go module proxy)…",
+        gomsi::MODULE
+    );
+    let gomsi_bin = gomsi::build(&work.join("gomsi"));
+    match &gomsi_bin {
+        Ok(_) => {
+            let local = gomsi::local_replacements();
+            if !local.is_empty() {
+                rep.notes.push(format!(
+                    "go-msi was built from local sources named in {} ({}), not fetched through the proxy",
+                    gomsi::ENV_REPLACE,
+                    local.iter().map(|(m, p)| format!("{m} = {p}")).collect::<Vec<_>>().join(", ")
+                ));
+            }
+        }
+        Err(reason) => {
+            eprintln!("bench: go-msi SKIPPED: {reason}");
+            rep.skipped.push(format!("go-msi: {reason}"));
+        }
+    }
+
+    // (a) the example service's exe, built by the pipeline's own build stage.
+    let clone_project = Project::load(Some(&clone.join("Cargo.toml")))?;
+    let versioned = pipeline::versioned(&clone_project)?;
+    eprintln!(
+        "bench: building the example service ({})…",
+        versioned.stamp.version
+    );
+    let exe =
+        pipeline::build(&clone_project, &versioned).context("building the example service")?;
+    let model = winrelease::package_msi::package_model(&clone_project, &versioned, &exe)?;
+    let a = msi::compare(
+        "example service exe",
+        msi::OurSide::Project {
+            manifest: &clone.join("Cargo.toml"),
+            exe: &exe.path,
+        },
+        &model,
+        reps,
+        &work.join("msi-exe"),
+        &gomsi_bin,
+        xtask,
+    )?;
+    rep.msi.push(a);
+
+    // (b) the generated 5,000-file payload.
+    let root = work.join("payload");
+    let plan = payload::plan(&root, PAYLOAD_FILES, PAYLOAD_BYTES);
+    eprintln!(
+        "bench: writing the payload ({} files, {:.0} MB: {} text, {} random, {} zeros)…",
+        plan.files.len(),
+        plan.total_bytes() as f64 / 1e6,
+        plan.count(payload::Kind::Text),
+        plan.count(payload::Kind::Random),
+        plan.count(payload::Kind::Zeros)
+    );
+    payload::write(&plan)?;
+    let model = payload::package(&plan)?;
+    let b = msi::compare(
+        &format!("{PAYLOAD_FILES} files, {} MiB", PAYLOAD_BYTES >> 20),
+        msi::OurSide::Payload {
+            root: &root,
+            count: PAYLOAD_FILES,
+            total: PAYLOAD_BYTES,
+        },
+        &model,
+        reps,
+        &work.join("msi-payload"),
+        &gomsi_bin,
+        xtask,
+    )?;
+    rep.msi.push(b);
+    Ok(())
 }

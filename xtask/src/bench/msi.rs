@@ -162,6 +162,7 @@ pub fn compare(
     reps: usize,
     work: &Path,
     gomsi_bin: &Result<PathBuf, String>,
+    xtask: &Path,
 ) -> Result<PayloadResult> {
     std::fs::create_dir_all(work)?;
     let sources = wxs::materialize_sources(pkg, &work.join("sources"))?;
@@ -185,7 +186,7 @@ pub fn compare(
         .map(|p| std::fs::metadata(p).map_or(0, |m| m.len()))
         .sum();
 
-    let self_exe = std::env::current_exe()?;
+    let self_exe = xtask;
     let mut ours = ToolResult::new("winrelease (msi-writer)");
     let mut ours_write = Samples::new("s");
     let mut ours_lint = Samples::new("s");
@@ -207,7 +208,7 @@ pub fn compare(
 
     for rep in 0..reps {
         eprint!("\r  {label}: repetition {}/{reps}   ", rep + 1);
-        let mut cmd = Command::new(&self_exe);
+        let mut cmd = Command::new(self_exe);
         match &side {
             OurSide::Project { manifest, exe } => {
                 cmd.arg("--manifest-path")

@@ -83,7 +83,7 @@ pub fn plan(root: &Path, count: usize, total_bytes: u64) -> Payload {
         |rng: &mut Rng, lo: f64, hi: f64| (lo.ln() + (hi.ln() - lo.ln()) * rng.unit()).exp();
     let raw: Vec<f64> = (0..count)
         .map(|_| {
-            if rng.next() % 50 == 0 {
+            if rng.next().is_multiple_of(50) {
                 log_uniform(&mut rng, 256.0 * 1024.0, 2.0 * 1024.0 * 1024.0)
             } else {
                 log_uniform(&mut rng, 64.0, 64.0 * 1024.0)
@@ -202,7 +202,11 @@ pub fn write(payload: &Payload) -> Result<()> {
                         let r = rng.next();
                         chunk
                             .extend_from_slice(WORDS[(r % WORDS.len() as u64) as usize].as_bytes());
-                        chunk.push(if (r >> 32) % 12 == 0 { b'\n' } else { b' ' });
+                        chunk.push(if (r >> 32).is_multiple_of(12) {
+                            b'\n'
+                        } else {
+                            b' '
+                        });
                     }
                     chunk.truncate(want);
                 }

@@ -13,6 +13,9 @@ use super::msi::{PayloadResult, ToolResult};
 /// Peak RSS allowance on top of the largest artifact: 64 MiB.
 pub const RSS_ALLOWANCE: u64 = 64 << 20;
 
+/// One bar of the chart: label, value, value as text.
+type Bar = (String, f64, String);
+
 /// One target line.
 #[derive(Debug, Clone, Serialize)]
 pub struct Target {
@@ -134,7 +137,7 @@ impl Report {
                 } else {
                     format!("{ours:.2} GB/s = {:.2}× {ceiling:.2} GB/s", ours / ceiling)
                 },
-                pass: (!ceiling.is_nan()).then(|| ours >= 0.9 * ceiling),
+                pass: (!ceiling.is_nan()).then_some(ours >= 0.9 * ceiling),
             });
             let code = h.sha256_l1.median();
             t.push(Target {
@@ -142,7 +145,7 @@ impl Report {
                     .into(),
                 goal: "≥ 0.9× `openssl speed -evp sha256`".into(),
                 measured: format!("{code:.2} GB/s = {}", ratio(code, ceiling)),
-                pass: (!ceiling.is_nan()).then(|| code >= 0.9 * ceiling),
+                pass: (!ceiling.is_nan()).then_some(code >= 0.9 * ceiling),
             });
         }
         if let Some(e) = &self.e2e {
@@ -244,9 +247,9 @@ impl Report {
                     if let Some(reason) = &tool.skipped {
                         let _ = writeln!(
                             w,
-                            "| {payload} | {} | skipped: {} | | | | | |",
+                            "| {payload} | {} | skipped ({}) | | | | | |",
                             tool.tool,
-                            one_line(reason)
+                            short_reason(reason)
                         );
                         continue;
                     }
@@ -386,12 +389,31 @@ impl Report {
                     parts.join(", ")
                 );
             }
+            if !e.sign_parts.is_empty() {
+                let parts: Vec<String> = e
+                    .sign_parts
+                    .iter()
+                    .map(|(k, v)| format!("{k}: {}", v.describe()))
+                    .collect();
+                let sizes: Vec<String> = e
+                    .zip_sizes
+                    .iter()
+                    .map(|(k, v)| format!("{k} {}", mb(*v)))
+                    .collect();
+                let _ = writeln!(
+                    w,
+                    "\nThe sign stage's pieces, timed alone on the release's exe: {}. Zip size: {}.",
+                    parts.join("; "),
+                    sizes.join(", ")
+                );
+            }
             let _ = writeln!(
                 w,
-                "\nLargest artifact: {} ({}). Peak RSS of the release process tree (xtask plus the Go toolchain it runs): {}.\n",
+                "\nLargest artifact: {} ({}). Peak RSS of the release process tree (any one process: xtask or a Go toolchain process it runs): cold {}, warm {}.\n",
                 e.largest_artifact.0,
                 mb(e.largest_artifact.1),
-                mb(e.release_tree_peak_rss)
+                mb(e.release_tree_peak_rss_cold),
+                mb(e.release_tree_peak_rss_warm)
             );
         }
         if !self.skipped.is_empty() || !self.notes.is_empty() {
@@ -408,7 +430,7 @@ impl Report {
 
     /// Grouped horizontal bars, each group scaled to its own largest value.
     pub fn svg(&self) -> String {
-        let mut groups: Vec<(String, Vec<(String, f64, String)>)> = Vec::new();
+        let mut groups: Vec<(String, Vec<Bar>)> = Vec::new();
         for p in &self.msi {
             let bars = [&p.ours, &p.wixl, &p.gomsi]
                 .iter()
@@ -524,7 +546,7 @@ fn time_target(
         return Target {
             name,
             goal: label.into(),
-            measured: format!("{} not run: {}", peer.tool, one_line(reason)),
+            measured: format!("{} not run ({})", peer.tool, short_reason(reason)),
             pass: None,
         };
     }
@@ -552,7 +574,7 @@ fn size_target(payload: &str, ours: &ToolResult, peer: &ToolResult) -> Target {
         return Target {
             name,
             goal: "ours ≤ peer".into(),
-            measured: format!("{} not run: {}", peer.tool, one_line(reason)),
+            measured: format!("{} not run ({})", peer.tool, short_reason(reason)),
             pass: None,
         };
     }
@@ -584,6 +606,15 @@ pub fn mb(bytes: u64) -> String {
     } else {
         format!("{:.1} MB", bytes as f64 / 1e6)
     }
+}
+
+/// A skip reason short enough for a table cell; the full text is under Notes.
+fn short_reason(reason: &str) -> String {
+    let text = one_line(reason);
+    if text.chars().count() <= 90 {
+        return text;
+    }
+    format!("{}…, see Notes", text.chars().take(80).collect::<String>())
 }
 
 /// First line of a message, pipes escaped for a Markdown table cell.

@@ -13,7 +13,7 @@ use std::process::Command;
 use anyhow::{Context, Result};
 use serde::Serialize;
 
-use super::measure::{run_child, Samples};
+use super::measure::{run_child, run_measured, Samples};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct E2eResult {
@@ -72,7 +72,7 @@ fn release(xtask: &Path, clone: &Path, gocache: &Path) -> Result<(f64, u64, serd
         .arg(clone.join("Cargo.toml"))
         .args(["release", "--snapshot", "--json"]);
     base_env(&mut cmd, clone, gocache);
-    let run = run_child(&mut cmd).context("cargo xtask release --snapshot")?;
+    let run = run_measured(xtask, &cmd).context("cargo xtask release --snapshot")?;
     let json: serde_json::Value = serde_json::from_str(run.stdout.trim())
         .with_context(|| format!("release --json printed {:?}", run.stdout))?;
     Ok((run.wall.as_secs_f64(), run.max_rss, json))

@@ -2,6 +2,7 @@
 //! median/min/max of repeated samples.
 
 use std::io::{Read, Seek, SeekFrom};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -18,8 +19,9 @@ pub struct ChildRun {
 }
 
 /// Runs `cmd` to completion and measures it with `wait4(2)`, which reports the resource usage
-/// of exactly the process waited for (unlike `getrusage(RUSAGE_CHILDREN)`, which keeps the
-/// maximum over every child ever reaped, so one large child would hide the others).
+/// of exactly the process waited for and its descendants (unlike `getrusage(RUSAGE_CHILDREN)`,
+/// which keeps the maximum over every child ever reaped). Its `max_rss` is at least this
+/// process's own peak at the time of the spawn (see [`run_measured`]).
 ///
 /// Output goes to anonymous temporary files rather than pipes, so a chatty child can never
 /// block on a full pipe while we sit in `wait4`. A non-zero exit is an error carrying stderr.
@@ -32,24 +34,11 @@ pub fn run_child(cmd: &mut Command) -> Result<ChildRun> {
     let program = format!("{:?}", cmd.get_program());
     let started = Instant::now();
     let child = cmd.spawn().with_context(|| format!("starting {program}"))?;
-    let pid = child.id() as libc::pid_t;
-    let mut status: libc::c_int = 0;
-    // SAFETY: an all-zero rusage is a valid value of this plain C struct.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let reaped = loop {
-        // SAFETY: `pid` is our own un-reaped child; `status` and `usage` are valid for writes.
-        let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-        if r == -1 && std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {
-            continue;
-        }
-        break r;
-    };
+    let waited = wait_for(child.id() as libc::pid_t);
     let wall = started.elapsed();
     // The child is reaped; `Child`'s drop neither waits nor kills.
     drop(child);
-    if reaped != pid {
-        bail!("waiting for {program}: {}", std::io::Error::last_os_error());
-    }
+    let (status, usage) = waited.with_context(|| format!("waiting for {program}"))?;
     let read_all = |f: &mut std::fs::File| -> Result<String> {
         let mut text = String::new();
         f.seek(SeekFrom::Start(0))?;
@@ -78,6 +67,92 @@ pub fn run_child(cmd: &mut Command) -> Result<ChildRun> {
         max_rss: (usage.ru_maxrss.max(0) as u64) * 1024,
         stdout,
     })
+}
+
+/// Like [`run_child`], but the process is started by a small launcher (`xtask bench-child
+/// measure`), which times it and takes its peak RSS with `wait4`.
+///
+/// Why: Linux carries a process's RSS high-water mark over `fork` and `exec` into the child's
+/// `ru_maxrss`, so a child of this (large, long-running) bench process reports at least the
+/// bench's own peak. Forked from the launcher, the measured process only inherits the
+/// launcher's few megabytes. Stdout and stderr of the measured process are the launcher's.
+pub fn run_measured(xtask: &Path, cmd: &Command) -> Result<ChildRun> {
+    let report = tempfile::NamedTempFile::new().context("creating a report file")?;
+    let mut launcher = Command::new(xtask);
+    launcher
+        .args(["bench-child", "measure", "--report"])
+        .arg(report.path())
+        .arg("--")
+        .arg(cmd.get_program())
+        .args(cmd.get_args());
+    if let Some(dir) = cmd.get_current_dir() {
+        launcher.current_dir(dir);
+    }
+    for (key, value) in cmd.get_envs() {
+        match value {
+            Some(v) => launcher.env(key, v),
+            None => launcher.env_remove(key),
+        };
+    }
+    let mut run = run_child(&mut launcher)?;
+    let text = std::fs::read_to_string(report.path()).context("reading the launcher's report")?;
+    let measured: Measured =
+        serde_json::from_str(&text).with_context(|| format!("launcher report {text:?}"))?;
+    run.wall = Duration::from_secs_f64(measured.wall_s);
+    run.max_rss = measured.max_rss;
+    Ok(run)
+}
+
+/// What the launcher writes: the measured process's wall time and peak RSS (bytes).
+#[derive(Debug, Serialize, serde::Deserialize)]
+pub struct Measured {
+    pub wall_s: f64,
+    pub max_rss: u64,
+}
+
+/// The launcher side of [`run_measured`]: runs `command` with this process's stdio, writes a
+/// [`Measured`] to `report`, and returns the command's exit code.
+pub fn launch(report: &Path, command: &[std::ffi::OsString]) -> Result<i32> {
+    let (program, args) = command.split_first().context("no command to measure")?;
+    let started = Instant::now();
+    let child = Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .spawn()
+        .with_context(|| format!("starting {program:?}"))?;
+    let (status, usage) =
+        wait_for(child.id() as libc::pid_t).with_context(|| format!("waiting for {program:?}"))?;
+    let wall = started.elapsed();
+    std::fs::write(
+        report,
+        serde_json::to_string(&Measured {
+            wall_s: wall.as_secs_f64(),
+            max_rss: (usage.ru_maxrss.max(0) as u64) * 1024,
+        })?,
+    )?;
+    Ok(if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else {
+        128 + libc::WTERMSIG(status)
+    })
+}
+
+/// `wait4` on our own child `pid`: its wait status and resource usage.
+fn wait_for(pid: libc::pid_t) -> std::io::Result<(libc::c_int, libc::rusage)> {
+    let mut status: libc::c_int = 0;
+    // SAFETY: an all-zero rusage is a valid value of this plain C struct.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    loop {
+        // SAFETY: `pid` is our own un-reaped child; `status` and `usage` are valid for writes.
+        let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+        if r == pid {
+            return Ok((status, usage));
+        }
+        let err = std::io::Error::last_os_error();
+        if err.kind() != std::io::ErrorKind::Interrupted {
+            return Err(err);
+        }
+    }
 }
 
 /// The last `lines` lines of `text`, for error messages.

@@ -75,6 +75,13 @@ pub enum ChildCmd {
         #[arg(long)]
         exe: PathBuf,
     },
+    /// Runs a command and writes its wall time and peak RSS to `report` (see measure::run_measured).
+    Measure {
+        #[arg(long)]
+        report: PathBuf,
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, required = true)]
+        command: Vec<std::ffi::OsString>,
+    },
     /// The generated payload's MSI (write_package + lint), planned with these arguments.
     PayloadMsi {
         #[arg(long)]
@@ -90,6 +97,9 @@ pub enum ChildCmd {
 
 /// Runs a `bench-child` command; prints its report as one JSON line.
 pub fn child(args: ChildArgs, manifest_path: Option<&Path>) -> Result<i32> {
+    if let ChildCmd::Measure { report, command } = &args.what {
+        return measure::launch(report, command);
+    }
     let report = match args.what {
         ChildCmd::ProjectMsi { exe } => msi::child_project_msi(manifest_path, &exe)?,
         ChildCmd::PayloadMsi {
@@ -98,6 +108,7 @@ pub fn child(args: ChildArgs, manifest_path: Option<&Path>) -> Result<i32> {
             total,
             out,
         } => msi::child_payload_msi(&root, count, total, &out)?,
+        ChildCmd::Measure { .. } => unreachable!("handled above"),
     };
     println!("{}", serde_json::to_string(&report)?);
     Ok(0)

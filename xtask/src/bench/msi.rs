@@ -16,7 +16,7 @@ use winrelease::config::Project;
 use winrelease::gobuild::BuiltExe;
 use winrelease::pipeline;
 
-use super::measure::{run_child, Samples};
+use super::measure::{run_child, run_measured, Samples};
 use super::{gomsi, payload, wxs};
 
 /// What a `bench-child` MSI run prints (one JSON object on stdout).
@@ -241,7 +241,8 @@ pub fn compare(
 
         if wixl.skipped.is_none() {
             let _ = std::fs::remove_file(&wixl_out);
-            match run_child(
+            match run_measured(
+                xtask,
                 Command::new("wixl")
                     .args(["-a", "x64", "-o"])
                     .arg(&wixl_out)
@@ -268,7 +269,7 @@ pub fn compare(
         }
         if let (Ok(bin), None) = (gomsi_bin, &go.skipped) {
             let _ = std::fs::remove_file(&go_out);
-            match run_child(Command::new(bin).arg(&spec_path).arg(&go_out)) {
+            match run_measured(xtask, Command::new(bin).arg(&spec_path).arg(&go_out)) {
                 Ok(run) => {
                     go.time.push(run.wall.as_secs_f64());
                     go.process_time.push(run.wall.as_secs_f64());

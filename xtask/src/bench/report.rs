@@ -306,7 +306,7 @@ impl Report {
                     }
                 }
             }
-            let _ = writeln!(w, "- Peers' times are their whole process (wixl reads the generated .wxs; go-msi reads a JSON spec of the same model). Peak RSS: ours is VmHWM of the child process; peers' from wait4(2).\n");
+            let _ = writeln!(w, "- Peers' times are their whole process (wixl reads the generated .wxs; go-msi reads a JSON spec of the same model). Peak RSS: ours is VmHWM of the child process; peers' from wait4(2), taken by a small launcher process so the bench's own memory does not count.\n");
         }
 
         if let Some(h) = &self.hashing {

@@ -716,6 +716,20 @@ impl DigestState {
         self.blake2b.update(bytes);
     }
 
+    /// Like `update`, but SHA-256 and BLAKE2b-512 run on two threads: each alone streams at
+    /// about 1 GB/s here, one after the other at half that. Worth it for large chunks only.
+    fn update_in_parallel(&mut self, bytes: &[u8]) {
+        if bytes.len() < PARALLEL_HASH_MIN {
+            return self.update(bytes);
+        }
+        self.size += bytes.len() as u64;
+        let (sha256, blake2b) = (&mut self.sha256, &mut self.blake2b);
+        std::thread::scope(|scope| {
+            scope.spawn(|| blake2b.update(bytes));
+            sha256.update(bytes);
+        });
+    }
+
     fn finish(self) -> FileDigest {
         FileDigest {
             size: self.size,
@@ -763,18 +777,36 @@ impl<W: Write> Write for HashingWriter<W> {
     }
 }
 
-/// Digest of everything `reader` yields, streamed in 64 KiB chunks.
+/// Smallest chunk hashed on two threads (below it, a thread costs more than it saves).
+const PARALLEL_HASH_MIN: usize = 256 * 1024;
+
+/// Digest of everything `reader` yields, streamed in 2 MiB chunks, the two hashes computed
+/// side by side.
 pub fn hash_reader<R: Read>(mut reader: R) -> io::Result<FileDigest> {
     let mut state = DigestState::default();
-    let mut buffer = vec![0u8; 64 * 1024];
+    let mut buffer = vec![0u8; 2 * 1024 * 1024];
     loop {
-        match reader.read(&mut buffer) {
+        match read_full(&mut reader, &mut buffer) {
             Ok(0) => return Ok(state.finish()),
-            Ok(n) => state.update(&buffer[..n]),
+            Ok(n) => state.update_in_parallel(&buffer[..n]),
             Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
             Err(err) => return Err(err),
         }
     }
+}
+
+/// Reads until `buffer` is full or the reader ends; returns how much was read.
+fn read_full<R: Read>(reader: &mut R, buffer: &mut [u8]) -> io::Result<usize> {
+    let mut filled = 0;
+    while filled < buffer.len() {
+        match reader.read(&mut buffer[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
+            Err(err) => return Err(err),
+        }
+    }
+    Ok(filled)
 }
 
 /// Digest of a file written by someone else (the exe by `go build`, the MSI by `msi-writer`),

@@ -345,8 +345,9 @@ impl Report {
                 "\nThe ceiling hashes one 16 KiB block again and again (it stays in L1 cache); hashing a \
                  large file also streams it through memory: `openssl dgst` on the same file reaches {} \
                  of `openssl speed`, and sha2 on the ceiling's terms reaches {} of it. The pipeline's \
-                 pass runs SHA-256 and BLAKE2b-512 one after the other on each chunk, so its speed is \
-                 about 1/(1/sha256 + 1/blake2b).",
+                 pass computes SHA-256 and BLAKE2b-512 (minisign's prehash) of each 2 MiB chunk on two \
+                 threads, so at best it runs at the slower of the two; on two cores shared with the \
+                 reader it lands between that and 1/(1/sha256 + 1/blake2b).",
                 ratio(h.openssl_dgst.median(), h.openssl.median()),
                 ratio(h.sha256_l1.median(), h.openssl.median()),
             );

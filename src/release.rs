@@ -447,6 +447,7 @@ pub fn execute(
         },
         |t| format!("{} artifacts signed by key {}", t.artifacts.len(), t.key_id),
     )?;
+    readable_by_everyone(&plan.version_dir)?;
     // Checked at the commit time: the clock the manifest's dates come from.
     let verified = timed(
         progress,
@@ -498,6 +499,29 @@ pub fn execute(
         verification: verified.lines,
         timings,
     })
+}
+
+/// Release files are meant to be copied to shares and read by machine accounts: make them
+/// 0644 whatever the builder's umask (bytes are unaffected; the zip and MSI set their own).
+fn readable_by_everyone(dir: &std::path::Path) -> Result<(), ReleaseError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let io = |source| ReleaseError::Io {
+            context: "setting release file permissions",
+            source,
+        };
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).map_err(io)?;
+        for entry in std::fs::read_dir(dir).map_err(io)? {
+            let entry = entry.map_err(io)?;
+            if entry.file_type().map_err(io)?.is_file() {
+                std::fs::set_permissions(entry.path(), std::fs::Permissions::from_mode(0o644))
+                    .map_err(io)?;
+            }
+        }
+    }
+    let _ = dir;
+    Ok(())
 }
 
 /// The previous release's MSI, when the store is a folder that holds it (an S3 store would need

@@ -153,6 +153,11 @@ fn write_new_synced(path: &Path, bytes: &[u8]) -> io::Result<()> {
         .write(true)
         .create_new(true)
         .open(path)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        file.set_permissions(fs::Permissions::from_mode(0o644))?;
+    }
     file.write_all(bytes)?;
     file.sync_all()
 }
@@ -167,6 +172,14 @@ fn copy_verified(source: &SourceFile, dest: &Path) -> Result<(), StoreError> {
         .create_new(true)
         .open(dest)
         .map_err(|e| io_error("creating", dest, e))?;
+    // Readable by every account (Group Policy reads as the computer account), whatever the
+    // publisher's umask.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        file.set_permissions(fs::Permissions::from_mode(0o644))
+            .map_err(|e| io_error("setting permissions of", dest, e))?;
+    }
     let mut writer = HashingWriter::new(io::BufWriter::with_capacity(256 * 1024, file));
     io::copy(&mut reader, &mut writer).map_err(|e| io_error("copying to", dest, e))?;
     let (buffered, digest) = writer.finish();
@@ -348,6 +361,13 @@ impl Store for FolderStore {
             ))
             .tempdir_in(&product_dir)
             .map_err(|e| io_error("creating a staging folder in", &product_dir, e))?;
+        // tempfile makes it 0700; the published version must be listable by every account.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            fs::set_permissions(staging.path(), fs::Permissions::from_mode(0o755))
+                .map_err(|e| io_error("setting permissions of", staging.path(), e))?;
+        }
         crash_point("staging-created");
         for file in files {
             copy_verified(file, &staging.path().join(&file.name))?;

@@ -370,3 +370,35 @@ fn a_clean_release_is_published_to_the_store_and_an_older_one_is_refused() {
     );
     assert!(verify.status.success(), "{}", text(&verify));
 }
+
+#[test]
+fn release_files_are_readable_by_every_account_whatever_the_umask() {
+    use std::os::unix::fs::PermissionsExt;
+    let repo = copy_of_workspace();
+    git(repo.path(), &["tag", "v3.0.0"]);
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg("umask 077 && exec \"$0\" \"$@\"")
+        .arg(env!("CARGO_BIN_EXE_xtask"))
+        .arg("--manifest-path")
+        .arg(repo.path().join("Cargo.toml"))
+        .args(["release", "--json"])
+        .env_remove("CI")
+        .env_remove("WINRELEASE_SECRET_KEY")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    for dir in [
+        summary["version_dir"].as_str().unwrap(),
+        summary["published"].as_str().unwrap(),
+    ] {
+        let dir = Path::new(dir);
+        assert_eq!(mode(dir), 0o755, "{}", dir.display());
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            assert_eq!(mode(&path), 0o644, "{}", path.display());
+        }
+    }
+}

@@ -68,6 +68,11 @@ enum Cmd {
     Rollback(store_cmds::RollbackArgs),
     /// Verify a whole release store: every version, the index and every channel pointer.
     VerifyStore(store_cmds::VerifyStoreArgs),
+    /// Lint an MSI: our package rules and the ICE checks that can run on Linux.
+    LintMsi {
+        /// The .msi to check (ours or anyone's, e.g. one made by wixl).
+        file: PathBuf,
+    },
     /// Run every test suite: cargo tests and `go test` (what CI runs).
     Test,
     /// Measure the pipeline against wixl, go-msi, sha256sum/openssl and go build; write target/bench/.
@@ -136,6 +141,23 @@ fn main() {
 fn run(cli: Cli) -> Result<i32> {
     match cli.command {
         Cmd::Test => test_cmd::run().map(|()| 0),
+        Cmd::LintMsi { file } => {
+            let findings =
+                msi_writer::lint(&file).with_context(|| format!("reading {}", file.display()))?;
+            for finding in &findings {
+                println!("{finding}");
+            }
+            let errors = findings
+                .iter()
+                .filter(|f| f.severity == msi_writer::Severity::Error)
+                .count();
+            println!(
+                "{}: {errors} error(s), {} warning(s)",
+                file.display(),
+                findings.len() - errors
+            );
+            Ok(if errors == 0 { 0 } else { 1 })
+        }
         Cmd::Transform(args) => site_cmds::transform(args),
         Cmd::GpoCheck(args) => site_cmds::gpo_check(args),
         Cmd::Publish(args) => store_cmds::publish(&load(&cli.manifest_path)?, args),

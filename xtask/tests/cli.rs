@@ -164,6 +164,23 @@ fn release_json_summary_has_the_documented_shape() {
     for stage in ["build", "msi", "gpo", "sign", "verify", "publish"] {
         assert!(summary["timings_ms"][stage].is_u64(), "{summary}");
     }
+    // Its MSI lints clean; something that is not an MSI does not.
+    let msi = artifacts.iter().find(|a| a["kind"] == "msi").unwrap()["path"]
+        .as_str()
+        .unwrap();
+    let lint = xtask(repo.path(), &["lint-msi", msi]);
+    assert!(lint.status.success(), "{}", text(&lint));
+    assert!(
+        text(&lint).contains("0 error(s), 0 warning(s)"),
+        "{}",
+        text(&lint)
+    );
+    let not_msi = xtask(
+        repo.path(),
+        &["lint-msi", repo.path().join("README.md").to_str().unwrap()],
+    );
+    assert!(!not_msi.status.success(), "{}", text(&not_msi));
+
     // And the release verifies with the public key the summary names.
     let verify = xtask(
         repo.path(),

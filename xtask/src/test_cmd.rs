@@ -35,7 +35,10 @@ fn have_tool(tool: &str, install: &str) -> Result<bool> {
 
 pub fn run() -> Result<()> {
     let root = workspace_root();
-    if have_tool("actionlint", "go install github.com/rhysd/actionlint/cmd/actionlint@v1.7.7")? {
+    if have_tool(
+        "actionlint",
+        "go install github.com/rhysd/actionlint/cmd/actionlint@v1.7.7",
+    )? {
         run_step(
             "actionlint (.github/workflows)",
             Command::new("actionlint").current_dir(&root),

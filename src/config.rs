@@ -89,6 +89,29 @@ pub struct Config {
     /// (`.mst`) per site for Group Policy assignment.
     #[serde(default)]
     pub sites: Vec<crate::site_transform::SiteConfig>,
+    /// Optional Authenticode signing of the exe (before packaging) and the MSI (after).
+    #[serde(default)]
+    pub authenticode: Option<AuthenticodeSettings>,
+}
+
+/// Where the code-signing certificate is. Its passphrase never goes in Cargo.toml: it comes from
+/// the `WINRELEASE_AUTHENTICODE_PASSPHRASE` environment variable.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthenticodeSettings {
+    /// Certificate chain (PEM or DER, leaf first), with `key`; relative to the workspace root.
+    #[serde(default)]
+    pub certificate: Option<PathBuf>,
+    /// Private key of `certificate` (PEM or DER, optionally encrypted).
+    #[serde(default)]
+    pub key: Option<PathBuf>,
+    /// Or a PKCS#12 file holding both.
+    #[serde(default)]
+    pub pkcs12: Option<PathBuf>,
+    /// RFC 3161 timestamp server; with one, signed files differ on every run (the token holds
+    /// the server's time), without one they are reproducible.
+    #[serde(default)]
+    pub timestamp_url: Option<String>,
 }
 
 /// A public property that seeds one key of the service's config on a first install.
@@ -369,6 +392,15 @@ impl Config {
             }
         }
         check_channel_name(&self.channel).map_err(|m| invalid("channel", m))?;
+        if let Some(a) = &self.authenticode {
+            let pair = a.certificate.is_some() && a.key.is_some();
+            if pair == a.pkcs12.is_some() || (a.certificate.is_some() != a.key.is_some()) {
+                return Err(invalid(
+                    "authenticode",
+                    "give either `certificate` and `key`, or `pkcs12`".into(),
+                ));
+            }
+        }
         if !self.site_settings.is_empty() && self.seed_flag.is_none() {
             return Err(invalid(
                 "site_settings",

@@ -89,6 +89,8 @@ pub enum ReleaseError {
     Manifest(#[from] manifest::ManifestError),
     #[error("the release just written does not verify: {0}")]
     SelfCheck(verify::VerifyFailure),
+    #[error("Authenticode: {0}")]
+    Authenticode(#[from] sign::AuthenticodeError),
     #[error("Group Policy check: {0}")]
     Gpo(#[from] crate::site_transform::SiteTransformError),
     #[error("release store: {0}")]
@@ -112,6 +114,7 @@ impl ReleaseError {
             ReleaseError::SelfCheck(_) => 4,
             ReleaseError::Store(_) | ReleaseError::Publish(_) => 5,
             ReleaseError::Gpo(_) => 6,
+            ReleaseError::Authenticode(_) => 1,
             _ => 1,
         }
     }
@@ -271,6 +274,7 @@ fn key_plan(project: &Project, options: &ReleaseOptions) -> Result<KeyPlan, Rele
 #[serde(rename_all = "snake_case")]
 pub enum Stage {
     Build,
+    Authenticode,
     Msi,
     Gpo,
     Sign,
@@ -282,6 +286,7 @@ impl Stage {
     pub fn name(self) -> &'static str {
         match self {
             Stage::Build => "build",
+            Stage::Authenticode => "codesign",
             Stage::Msi => "msi",
             Stage::Gpo => "gpo",
             Stage::Sign => "sign",
@@ -386,6 +391,18 @@ pub fn execute(
         |e| format!("{} ({} bytes)", file_name(&e.path), e.size),
     )?;
     progress.command(Stage::Build, &exe.command_line);
+    let authenticode = authenticode_config(project);
+    if let Some(config) = &authenticode {
+        // Signed in place before packaging, so the MSI installs the signed exe. The signing
+        // time is the commit's: without a timestamp server the signed exe is reproducible.
+        timed(
+            progress,
+            &mut timings,
+            Stage::Authenticode,
+            || sign::authenticode_sign(&exe.path, &exe.path, config, versioned.stamp.commit_time),
+            |()| format!("signed {}", file_name(&exe.path)),
+        )?;
+    }
     let msi = timed(
         progress,
         &mut timings,
@@ -400,6 +417,9 @@ pub fn execute(
             )
         },
     )?;
+    if let Some(config) = &authenticode {
+        sign::authenticode_sign(&msi.path, &msi.path, config, versioned.stamp.commit_time)?;
+    }
     let previous_msi = previous
         .as_deref()
         .and_then(|m| previous_msi_in_store(&plan, m));
@@ -498,6 +518,37 @@ pub fn execute(
         trust,
         verification: verified.lines,
         timings,
+    })
+}
+
+/// Environment variable holding the Authenticode key's passphrase.
+pub const ENV_AUTHENTICODE_PASSPHRASE: &str = "WINRELEASE_AUTHENTICODE_PASSPHRASE";
+
+/// The Authenticode settings, when `[authenticode]` is configured.
+fn authenticode_config(project: &Project) -> Option<sign::AuthenticodeConfig> {
+    let settings = project.config.authenticode.as_ref()?;
+    let passphrase = std::env::var(ENV_AUTHENTICODE_PASSPHRASE)
+        .ok()
+        .filter(|p| !p.is_empty())
+        .map(sign::Passphrase::new);
+    let path = |p: &PathBuf| project.root.join(p);
+    let identity = match (&settings.pkcs12, &settings.certificate, &settings.key) {
+        (Some(file), _, _) => sign::AuthenticodeIdentity::Pkcs12 {
+            file: path(file),
+            passphrase,
+        },
+        (None, Some(certs), Some(key)) => sign::AuthenticodeIdentity::CertAndKey {
+            certs: path(certs),
+            key: path(key),
+            passphrase,
+        },
+        _ => return None, // refused by config validation
+    };
+    Some(sign::AuthenticodeConfig {
+        identity,
+        description: project.config.product.clone(),
+        url: project.config.help_url.clone(),
+        timestamp_url: settings.timestamp_url.clone(),
     })
 }
 

@@ -419,3 +419,83 @@ fn release_files_are_readable_by_every_account_whatever_the_umask() {
         }
     }
 }
+
+#[test]
+fn a_configured_certificate_authenticode_signs_the_exe_and_the_msi() {
+    if testkit::require_tool("osslsigncode").is_none() || testkit::require_tool("openssl").is_none()
+    {
+        return;
+    }
+    let certs = tempfile::tempdir().unwrap();
+    let (cert, key) = (certs.path().join("cert.pem"), certs.path().join("key.pem"));
+    let made = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-days",
+            "30",
+            "-passout",
+            "pass:code-sign-pass",
+        ])
+        .args([
+            "-subj",
+            "/CN=winrelease throw-away test certificate",
+            "-addext",
+            "extendedKeyUsage=codeSigning",
+        ])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{}", text(&made));
+
+    let repo = copy_of_workspace();
+    let mut manifest = std::fs::read_to_string(repo.path().join("Cargo.toml")).unwrap();
+    manifest.push_str(&format!(
+        "\n[workspace.metadata.winrelease.authenticode]\ncertificate = {:?}\nkey = {:?}\n",
+        cert.to_str().unwrap(),
+        key.to_str().unwrap()
+    ));
+    std::fs::write(repo.path().join("Cargo.toml"), manifest).unwrap();
+    git(
+        repo.path(),
+        &["commit", "-q", "-am", "sign with a certificate"],
+    );
+    git(repo.path(), &["tag", "v4.0.0"]);
+    let out = Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .arg("--manifest-path")
+        .arg(repo.path().join("Cargo.toml"))
+        .args(["release", "--json"])
+        .env_remove("CI")
+        .env_remove("WINRELEASE_SECRET_KEY")
+        .env("WINRELEASE_AUTHENTICODE_PASSPHRASE", "code-sign-pass")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        !text(&out).contains("code-sign-pass"),
+        "the passphrase leaked into the output"
+    );
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    for kind in ["exe", "msi"] {
+        let artifact = summary["artifacts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["kind"] == kind)
+            .unwrap();
+        let verified = Command::new("osslsigncode")
+            .arg("verify")
+            .arg("-CAfile")
+            .arg(&cert)
+            .arg("-in")
+            .arg(artifact["path"].as_str().unwrap())
+            .output()
+            .unwrap();
+        assert!(verified.status.success(), "{kind}: {}", text(&verified));
+    }
+}

@@ -156,6 +156,15 @@ impl Linter {
         self.report(Severity::Warning, rule, Some(table), row, message);
     }
 
+    /// `(a, b)` of every row of `table` where both columns hold text (rows missing either are
+    /// someone else's finding).
+    fn text_pairs(&mut self, table: &str, a: &str, b: &str) -> Vec<(String, String)> {
+        self.rows(table)
+            .iter()
+            .filter_map(|r| Some((text(&r[a])?.to_string(), text(&r[b])?.to_string())))
+            .collect()
+    }
+
     fn rows(&mut self, table: &str) -> Vec<Row> {
         if !self.pkg.has_table(table) {
             return Vec::new();
@@ -435,14 +444,8 @@ impl Linter {
             .cloned()
             .collect();
         let validated: HashSet<(String, String)> = self
-            .rows("_Validation")
-            .iter()
-            .filter_map(|r| {
-                Some((
-                    text(&r["Table"])?.to_string(),
-                    text(&r["Column"])?.to_string(),
-                ))
-            })
+            .text_pairs("_Validation", "Table", "Column")
+            .into_iter()
             .collect();
         for table in tables {
             let name = table.name().to_string();
@@ -624,34 +627,16 @@ impl Linter {
         const T: &str = "Component";
         let components = self.rows(T);
         let files: HashMap<String, String> = self
-            .rows("File")
-            .iter()
-            .filter_map(|r| {
-                Some((
-                    text(&r["File"])?.to_string(),
-                    text(&r["Component_"])?.to_string(),
-                ))
-            })
+            .text_pairs("File", "File", "Component_")
+            .into_iter()
             .collect();
         let registry: HashMap<String, String> = self
-            .rows("Registry")
-            .iter()
-            .filter_map(|r| {
-                Some((
-                    text(&r["Registry"])?.to_string(),
-                    text(&r["Component_"])?.to_string(),
-                ))
-            })
+            .text_pairs("Registry", "Registry", "Component_")
+            .into_iter()
             .collect();
         let create_folders: HashSet<(String, String)> = self
-            .rows("CreateFolder")
-            .iter()
-            .filter_map(|r| {
-                Some((
-                    text(&r["Directory_"])?.to_string(),
-                    text(&r["Component_"])?.to_string(),
-                ))
-            })
+            .text_pairs("CreateFolder", "Directory_", "Component_")
+            .into_iter()
             .collect();
         let in_feature: HashSet<String> = self
             .rows("FeatureComponents")
@@ -776,14 +761,8 @@ impl Linter {
     /// ICE30: two files installed to the same path.
     fn duplicate_targets(&mut self) {
         let component_dirs: HashMap<String, String> = self
-            .rows("Component")
-            .iter()
-            .filter_map(|r| {
-                Some((
-                    text(&r["Component"])?.to_string(),
-                    text(&r["Directory_"])?.to_string(),
-                ))
-            })
+            .text_pairs("Component", "Component", "Directory_")
+            .into_iter()
             .collect();
         let mut seen: BTreeMap<(String, String), String> = BTreeMap::new();
         for row in self.rows("File") {

@@ -369,6 +369,20 @@ pub fn execute(
         })?;
     }
     let store = crate::publish::open_store(&plan.store)?;
+    // A channel only moves forward: refuse before building rather than after.
+    if let Some(current) =
+        crate::publish::channel_version(&*store, &plan.product, &plan.channel, &key.public_key())?
+    {
+        let newer = semver::Version::parse(&current).is_ok_and(|c| {
+            c.cmp_precedence(&versioned.stamp.version) == std::cmp::Ordering::Greater
+        });
+        if newer {
+            return Err(ReleaseError::Refused(format!(
+                "channel {} is at {current}, which is newer than {}; a release never moves a channel backwards\nfix: release a version newer than {current}, or point the channel at an already published older version on purpose with `cargo xtask rollback --channel {} --to VERSION`",
+                plan.channel, plan.version, plan.channel
+            )));
+        }
+    }
     // The store's newest older release, so the manifest links to it (the chain `verify` walks).
     let scratch = tempfile::tempdir().map_err(|source| ReleaseError::Io {
         context: "creating a scratch directory",

@@ -460,6 +460,19 @@ fn open_index(bytes: &[u8], product: &str, public_key: &PublicKey) -> Result<Ind
     Ok(opened.doc)
 }
 
+/// The version a channel points at (its pointer verified with `public_key`); `None` when the
+/// channel does not exist yet. Lets a release refuse to move a channel backwards before it
+/// builds anything; `publish` checks again under the lock.
+pub fn channel_version(
+    store: &dyn Store,
+    product: &str,
+    channel: &str,
+    public_key: &PublicKey,
+) -> Result<Option<String>, PublishError> {
+    check_product(product)?;
+    Ok(read_pointer(store, product, channel, public_key)?.map(|(pointer, _)| pointer.version))
+}
+
 /// Reads and verifies a channel pointer; `None` when the channel does not exist.
 fn read_pointer(
     store: &dyn Store,

@@ -363,7 +363,16 @@ fn a_clean_release_is_published_to_the_store_and_an_older_one_is_refused() {
     git(repo.path(), &["commit", "-q", "-m", "later"]);
     git(repo.path(), &["tag", "v0.9.0"]);
     let older = xtask(repo.path(), &["release"]);
-    assert!(!older.status.success(), "{}", text(&older));
+    assert_eq!(older.status.code(), Some(2), "{}", text(&older));
+    assert!(
+        text(&older).contains("never moves a channel backwards"),
+        "{}",
+        text(&older)
+    );
+    assert!(
+        !repo.path().join("target/winrelease/0.9.0").exists(),
+        "refused before building anything"
+    );
     assert!(
         text(&older).contains("0.9.0") && text(&older).contains("1.0.1"),
         "{}",

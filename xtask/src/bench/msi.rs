@@ -241,51 +241,20 @@ pub fn compare(
 
         if wixl.skipped.is_none() {
             let _ = std::fs::remove_file(&wixl_out);
-            match run_measured(
+            let run = run_measured(
                 xtask,
                 Command::new("wixl")
                     .args(["-a", "x64", "-o"])
                     .arg(&wixl_out)
                     .arg(&wxs_path)
                     .current_dir(work),
-            ) {
-                Ok(run) => {
-                    wixl.time.push(run.wall.as_secs_f64());
-                    wixl.process_time.push(run.wall.as_secs_f64());
-                    wixl.peak_rss = wixl.peak_rss.max(run.max_rss);
-                    wixl.msi_bytes = std::fs::metadata(&wixl_out)?.len();
-                }
-                Err(err) => {
-                    // GLib prints warnings first; the reason is the last line.
-                    let text = format!("{err:#}");
-                    let last = text
-                        .lines()
-                        .rev()
-                        .find(|l| !l.trim().is_empty())
-                        .unwrap_or("");
-                    wixl.skipped = Some(format!("wixl failed: {last}"))
-                }
-            }
+            );
+            record_peer_run(&mut wixl, run, &wixl_out, "wixl")?;
         }
         if let (Ok(bin), None) = (gomsi_bin, &go.skipped) {
             let _ = std::fs::remove_file(&go_out);
-            match run_measured(xtask, Command::new(bin).arg(&spec_path).arg(&go_out)) {
-                Ok(run) => {
-                    go.time.push(run.wall.as_secs_f64());
-                    go.process_time.push(run.wall.as_secs_f64());
-                    go.peak_rss = go.peak_rss.max(run.max_rss);
-                    go.msi_bytes = std::fs::metadata(&go_out)?.len();
-                }
-                Err(err) => {
-                    let text = format!("{err:#}");
-                    let last = text
-                        .lines()
-                        .rev()
-                        .find(|l| !l.trim().is_empty())
-                        .unwrap_or("");
-                    go.skipped = Some(format!("go-msi program failed: {last}"))
-                }
-            }
+            let run = run_measured(xtask, Command::new(bin).arg(&spec_path).arg(&go_out));
+            record_peer_run(&mut go, run, &go_out, "go-msi program")?;
         }
     }
     eprintln!();
@@ -335,4 +304,32 @@ fn file_rows(msi: &Path) -> Option<usize> {
 pub fn which(tool: &str) -> bool {
     std::env::var_os("PATH")
         .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(tool).is_file()))
+}
+
+/// Adds one measured run of a peer tool to its results, or marks the peer skipped with the last
+/// line of its failure (GLib and Go print warnings first; the reason is the last line).
+fn record_peer_run(
+    peer: &mut ToolResult,
+    run: Result<super::measure::ChildRun>,
+    out: &Path,
+    label: &str,
+) -> Result<()> {
+    match run {
+        Ok(run) => {
+            peer.time.push(run.wall.as_secs_f64());
+            peer.process_time.push(run.wall.as_secs_f64());
+            peer.peak_rss = peer.peak_rss.max(run.max_rss);
+            peer.msi_bytes = std::fs::metadata(out)?.len();
+        }
+        Err(err) => {
+            let text = format!("{err:#}");
+            let last = text
+                .lines()
+                .rev()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or("");
+            peer.skipped = Some(format!("{label} failed: {last}"));
+        }
+    }
+    Ok(())
 }

@@ -68,32 +68,7 @@ fn tiny_exe(dir: &Path) -> PathBuf {
 
 /// A self-signed code-signing certificate and its private key, encrypted with PASSPHRASE.
 fn certificate(dir: &Path) -> (PathBuf, PathBuf) {
-    let cert = dir.join("cert.pem");
-    let plain_key = dir.join("plain.pem");
-    run(Command::new("openssl")
-        .args([
-            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30",
-        ])
-        .args(["-subj", "/CN=winrelease throw-away test certificate"])
-        .args(["-addext", "extendedKeyUsage=codeSigning"])
-        .arg("-keyout")
-        .arg(&plain_key)
-        .arg("-out")
-        .arg(&cert));
-    let pass_file = dir.join("pass.txt");
-    fs::write(&pass_file, PASSPHRASE).unwrap();
-    let key = dir.join("key.pem");
-    run(Command::new("openssl")
-        .args(["pkey", "-aes256"])
-        .arg("-in")
-        .arg(&plain_key)
-        .arg("-passout")
-        .arg(format!("file:{}", pass_file.display()))
-        .arg("-out")
-        .arg(&key));
-    fs::remove_file(plain_key).unwrap();
-    fs::remove_file(pass_file).unwrap();
-    (cert, key)
+    testkit::code_signing_certificate(dir, Some(PASSPHRASE))
 }
 
 fn config(cert: &Path, key: &Path, passphrase: &str) -> AuthenticodeConfig {

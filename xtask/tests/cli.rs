@@ -436,31 +436,7 @@ fn a_configured_certificate_authenticode_signs_the_exe_and_the_msi() {
         return;
     }
     let certs = tempfile::tempdir().unwrap();
-    let (cert, key) = (certs.path().join("cert.pem"), certs.path().join("key.pem"));
-    let made = Command::new("openssl")
-        .args([
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-days",
-            "30",
-            "-passout",
-            "pass:code-sign-pass",
-        ])
-        .args([
-            "-subj",
-            "/CN=winrelease throw-away test certificate",
-            "-addext",
-            "extendedKeyUsage=codeSigning",
-        ])
-        .arg("-keyout")
-        .arg(&key)
-        .arg("-out")
-        .arg(&cert)
-        .output()
-        .unwrap();
-    assert!(made.status.success(), "{}", text(&made));
+    let (cert, key) = testkit::code_signing_certificate(certs.path(), Some("code-sign-pass"));
 
     let repo = copy_of_workspace();
     let mut manifest = std::fs::read_to_string(repo.path().join("Cargo.toml")).unwrap();

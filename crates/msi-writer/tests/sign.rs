@@ -17,26 +17,7 @@ fn osslsigncode_signs_and_verifies() {
         dir.path(),
         "hello.msi",
     );
-    let key = dir.path().join("key.pem");
-    let cert = dir.path().join("cert.pem");
-    run(
-        "openssl",
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=msi-writer test",
-            "-keyout",
-            key.to_str().unwrap(),
-            "-out",
-            cert.to_str().unwrap(),
-        ],
-    );
+    let (cert, key) = testkit::code_signing_certificate(dir.path(), None);
     let signed = dir.path().join("hello-signed.msi");
     let output = run(
         "osslsigncode",
@@ -111,26 +92,7 @@ fn large_packages_with_difat_sectors_read_and_sign() {
         assert!(std::fs::read(extract.join("Hello Service/docs/LICENSE.txt")).unwrap() == noise);
     }
     if require_tool("osslsigncode") && require_tool("openssl") {
-        let key = dir.path().join("key.pem");
-        let cert = dir.path().join("cert.pem");
-        run(
-            "openssl",
-            &[
-                "req",
-                "-x509",
-                "-newkey",
-                "rsa:2048",
-                "-nodes",
-                "-days",
-                "2",
-                "-subj",
-                "/CN=msi-writer test",
-                "-keyout",
-                key.to_str().unwrap(),
-                "-out",
-                cert.to_str().unwrap(),
-            ],
-        );
+        let (cert, key) = testkit::code_signing_certificate(dir.path(), None);
         let signed = dir.path().join("large-signed.msi");
         run(
             "osslsigncode",

@@ -5,6 +5,7 @@
 //! The `xtask` binary is a thin command-line layer over this library; see ARCHITECTURE.md.
 
 pub mod config;
+pub mod fsio;
 pub mod gobuild;
 pub mod manifest;
 pub mod package_msi;

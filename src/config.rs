@@ -296,6 +296,11 @@ impl Project {
     pub fn out_dir(&self) -> PathBuf {
         self.target_dir.join("winrelease")
     }
+
+    /// `<target>/winrelease/<version>/`: every artifact of one version.
+    pub fn version_dir(&self, version: &semver::Version) -> PathBuf {
+        self.out_dir().join(version.to_string())
+    }
 }
 
 impl Config {

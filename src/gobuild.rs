@@ -9,8 +9,20 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::stamp::Stamp;
+use crate::config::Project;
+use crate::stamp::{Stamp, Versioned};
 use crate::version::MsiVersion;
+
+/// Environment variables Go reads that change the bytes `go build` produces. Their values are
+/// read by the caller (the CLI edge) and hashed into the build's inputs.
+pub const GO_ENV_INPUTS: &[&str] = &[
+    "GOAMD64",
+    "GOEXPERIMENT",
+    "GOTOOLCHAIN",
+    "GOPROXY",
+    "GONOSUMDB",
+    "GOPRIVATE",
+];
 
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
@@ -62,6 +74,35 @@ pub struct BuildRequest<'a> {
     pub description: &'a str,
     /// Directory the exe is written to (created if missing).
     pub out_dir: &'a Path,
+    /// The values of [`GO_ENV_INPUTS`] in the environment `go` runs in, in that order (an
+    /// unset variable is an empty value).
+    pub go_env: &'a [String],
+}
+
+impl<'a> BuildRequest<'a> {
+    /// The build of `project`'s service at `versioned`, into its version folder.
+    pub fn for_project(
+        project: &'a Project,
+        versioned: &'a Versioned,
+        module_dir: &'a Path,
+        out_dir: &'a Path,
+        go_env: &'a [String],
+    ) -> BuildRequest<'a> {
+        let config = &project.config;
+        BuildRequest {
+            module_dir,
+            package: &config.go_package,
+            version_package: &config.version_package,
+            exe_name: &config.exe_name,
+            stamp: &versioned.stamp,
+            msi_version: versioned.msi_version,
+            product: &config.product,
+            manufacturer: &config.manufacturer,
+            description: &config.description,
+            out_dir,
+            go_env,
+        }
+    }
 }
 
 /// The built executable.
@@ -73,6 +114,23 @@ pub struct BuiltExe {
     pub go_version: String,
     /// The `go build` invocation, for `-v` output.
     pub command_line: String,
+}
+
+/// Builds `project`'s service at `versioned` into its version folder.
+pub fn build_project(
+    project: &Project,
+    versioned: &Versioned,
+    go_env: &[String],
+) -> Result<BuiltExe, BuildError> {
+    let module_dir = project.service_dir();
+    let out_dir = project.version_dir(&versioned.stamp.version);
+    build(&BuildRequest::for_project(
+        project,
+        versioned,
+        &module_dir,
+        &out_dir,
+        go_env,
+    ))
 }
 
 /// The stable artifact name: `<exe>_<version>_windows_amd64.exe`.
@@ -242,15 +300,8 @@ fn inputs_digest(
         h.update((part.len() as u64).to_le_bytes());
         h.update(part.as_bytes());
     }
-    for var in [
-        "GOAMD64",
-        "GOEXPERIMENT",
-        "GOTOOLCHAIN",
-        "GOPROXY",
-        "GONOSUMDB",
-        "GOPRIVATE",
-    ] {
-        let value = std::env::var(var).unwrap_or_default();
+    for index in 0..GO_ENV_INPUTS.len() {
+        let value = req.go_env.get(index).map_or("", String::as_str);
         h.update((value.len() as u64).to_le_bytes());
         h.update(value.as_bytes());
     }

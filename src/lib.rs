@@ -5,11 +5,11 @@
 //! The `xtask` binary is a thin command-line layer over this library; see ARCHITECTURE.md.
 
 pub mod config;
+pub mod environment;
 pub mod fsio;
 pub mod gobuild;
 pub mod manifest;
 pub mod package_msi;
-pub mod pipeline;
 pub mod portable_zip;
 pub mod publish;
 pub mod release;

@@ -22,12 +22,12 @@ use serde_json::Value;
 
 use crate::config::{check_channel_name, parse_guid, Project};
 use crate::gobuild::BuiltExe;
-use crate::pipeline::{version_dir, Versioned};
 use crate::portable_zip::{self, ZipRequest};
 use crate::sign::{
     self, check_file_name, hash_file, signature_file_name, Binding, FileDigest, HashingWriter,
     ReleaseKey, Sha256Digest, SignError, SHA256SUMS_FILE,
 };
+use crate::stamp::Versioned;
 use crate::stamp::{rfc3339_utc, Stamp};
 use crate::version::MsiVersion;
 
@@ -632,7 +632,7 @@ impl TrustRequest {
             stamp: versioned.stamp.clone(),
             msi_version: versioned.msi_version,
             go_version: exe.go_version.clone(),
-            version_dir: version_dir(project, &versioned.stamp),
+            version_dir: project.version_dir(&versioned.stamp.version),
             exe: exe.path.clone(),
             msi: None,
             transforms: Vec::new(),

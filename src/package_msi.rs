@@ -16,10 +16,10 @@ use std::path::{Path, PathBuf};
 
 use msi_writer as mw;
 
-use crate::config::{FirewallProfile, FirewallProtocol, Project, SiteSettingKind};
+use crate::config::{Config, FirewallProfile, FirewallProtocol, Project, SiteSettingKind};
 use crate::gobuild::BuiltExe;
-use crate::pipeline::Versioned;
 use crate::portable_zip;
+use crate::stamp::Versioned;
 
 /// Directory key of the product's ProgramData folder, usable as `[DATADIR]` in arguments.
 pub const DATA_DIR_KEY: &str = "DATADIR";
@@ -69,91 +69,20 @@ pub fn package_model(
     exe: &BuiltExe,
 ) -> Result<mw::Package, PackageError> {
     let config = &project.config;
-    let exe_bytes = std::fs::read(&exe.path).map_err(|source| PackageError::Read {
-        path: exe.path.clone(),
-        source,
-    })?;
-    let exe_version = winversion::read_from_pe(&exe_bytes)
-        .map_err(|source| PackageError::ExeVersion {
-            path: exe.path.clone(),
-            source,
-        })?
-        .file_version_string();
-    drop(exe_bytes);
-
-    let template_path = project.root.join(&config.config_template);
-    let template =
-        std::fs::read_to_string(&template_path).map_err(|source| PackageError::Read {
-            path: template_path.clone(),
-            source,
-        })?;
-    let values = portable_zip::template_values(config);
-    let render = |text: &str| {
-        portable_zip::render_template(text, &values).map_err(|e| PackageError::Template {
-            path: template_path.clone(),
-            message: e.to_string(),
-        })
-    };
-    let default_config = render(&template)?;
-    let config_name = template_path.file_name().map_or_else(
-        || "config.json".to_string(),
-        |n| n.to_string_lossy().into_owned(),
-    );
-
-    let upgrade_code = mw::Guid::parse("upgrade_code", &config.upgrade_code)?;
-    let v = versioned.msi_version;
-    let version = mw::ProductVersion(v.major, v.minor, v.build);
+    let exe_version = exe_file_version(&exe.path)?;
+    let template = ConfigTemplate::load(project)?;
+    let default_config = template.render(&template.text)?;
     let exe_key = format!("{}.exe", config.exe_name);
-
-    let mut properties = Vec::new();
-    let mut seed_args = Vec::new();
-    for setting in &config.site_settings {
-        properties.push(mw::PublicProperty {
-            name: setting.property.clone(),
-            value: render(&setting.default)?,
-            kind: match setting.kind {
-                SiteSettingKind::Text => mw::PropertyKind::Text,
-                SiteSettingKind::Port => mw::PropertyKind::Port,
-                SiteSettingKind::Integer => mw::PropertyKind::Integer,
-            },
-            site_settable: true,
-        });
-        seed_args.push(format!(
-            "--set \"{}=[{}]\"",
-            setting.config_key, setting.property
-        ));
-    }
-    // The seed runs on every first install of the product, including a reinstall after an
-    // uninstall that kept an edited config; the pristine guard leaves such a config alone.
-    if let (Some(flag), false) = (&config.seed_pristine_flag, seed_args.is_empty()) {
-        use sha2::{Digest, Sha256};
-        let digest = Sha256::digest(default_config.as_bytes());
-        seed_args.insert(0, format!("{flag} {digest:x}"));
-    }
-    let commands = match (&config.seed_flag, seed_args.is_empty()) {
-        (Some(flag), false) => vec![mw::ExeCommand {
-            id: "SeedConfig".into(),
-            file: exe_key.clone(),
-            arguments: format!(
-                "{flag} \"[{DATA_DIR_KEY}]{config_name}\" {}",
-                seed_args.join(" ")
-            ),
-            when: mw::CommandWhen::FirstInstall,
-            ignore_exit_code: false,
-        }],
-        _ => Vec::new(),
-    };
-
+    let (properties, seed_args) = site_properties(config, &template)?;
+    let commands = seed_commands(
+        config,
+        &exe_key,
+        &template.file_name,
+        &default_config,
+        seed_args,
+    );
+    let product = product(config, versioned)?;
     Ok(mw::Package {
-        product: mw::Product {
-            name: config.product.clone(),
-            manufacturer: config.manufacturer.clone(),
-            version,
-            product_code: mw::Guid::product_code_for(&upgrade_code, version),
-            upgrade_code,
-            language: 1033,
-            description: config.description.clone(),
-        },
         install_dir: mw::InstallDir {
             under: mw::KnownFolder::ProgramFiles64,
             path: vec![config.product.clone()],
@@ -176,8 +105,8 @@ pub fn package_model(
                 permanent: false,
             },
             mw::FileSpec {
-                key: config_name.clone(),
-                name: config_name,
+                key: template.file_name.clone(),
+                name: template.file_name.clone(),
                 dir: mw::DirRef::data(DATA_DIR_KEY),
                 source: mw::Source::Bytes(default_config.into_bytes()),
                 version: None,
@@ -185,19 +114,7 @@ pub fn package_model(
                 permanent: true,
             },
         ],
-        service: Some(mw::ServiceSpec {
-            name: config.service.name.clone(),
-            display_name: config.service.display_name.clone(),
-            description: config.service.description.clone(),
-            account: mw::ServiceAccount::from_name(&config.service.account),
-            arguments: config.service.arguments.clone(),
-            start: mw::StartType::Auto,
-            error_control: mw::ErrorControl::Normal,
-            exe: exe_key.clone(),
-            start_on_install: true,
-            wait: true,
-            dependencies: Vec::new(),
-        }),
+        service: Some(service_spec(config, &exe_key)),
         event_log_source: Some(mw::EventLogSource {
             name: config.service.name.clone(),
             file: exe_key.clone(),
@@ -208,41 +125,193 @@ pub fn package_model(
             reset_period_s: config.recovery.reset_period_s,
             on_non_crash_failures: true,
         }),
-        firewall_rules: config
-            .firewall
-            .iter()
-            .map(|rule| mw::FirewallRule {
-                name: rule.name.clone(),
-                protocol: match rule.protocol {
-                    FirewallProtocol::Tcp => mw::Protocol::Tcp,
-                    FirewallProtocol::Udp => mw::Protocol::Udp,
-                },
-                ports: rule.ports.clone(),
-                program: Some(exe_key.clone()),
-                profiles: rule
-                    .profiles
-                    .iter()
-                    .map(|p| match p {
-                        FirewallProfile::Domain => mw::FirewallProfile::Domain,
-                        FirewallProfile::Private => mw::FirewallProfile::Private,
-                        FirewallProfile::Public => mw::FirewallProfile::Public,
-                    })
-                    .collect(),
-                abort_on_failure: rule.abort_on_failure,
-            })
-            .collect(),
+        firewall_rules: firewall_rules(config, &exe_key),
         properties,
         commands,
-        arp: mw::Arp {
-            no_modify: true,
-            no_repair: false,
-            help_link: config.help_url.clone(),
-            about_link: config.help_url.clone(),
-            contact: None,
-            comments: (!config.description.is_empty()).then(|| config.description.clone()),
-        },
+        arp: arp(config),
         timestamp: u64::try_from(versioned.stamp.commit_time).unwrap_or(0),
+        product,
     })
+}
+
+/// The exe's file version from the VERSIONINFO the build stage stamped into it.
+fn exe_file_version(exe: &Path) -> Result<String, PackageError> {
+    let bytes = std::fs::read(exe).map_err(|source| PackageError::Read {
+        path: exe.to_path_buf(),
+        source,
+    })?;
+    let info = winversion::read_from_pe(&bytes).map_err(|source| PackageError::ExeVersion {
+        path: exe.to_path_buf(),
+        source,
+    })?;
+    Ok(info.file_version_string())
+}
+
+/// The project's default config template and the values its placeholders take.
+struct ConfigTemplate {
+    path: PathBuf,
+    /// The installed file's name (`config.json`).
+    file_name: String,
+    text: String,
+    values: std::collections::BTreeMap<String, String>,
+}
+
+impl ConfigTemplate {
+    fn load(project: &Project) -> Result<ConfigTemplate, PackageError> {
+        let path = project.root.join(&project.config.config_template);
+        let text = std::fs::read_to_string(&path).map_err(|source| PackageError::Read {
+            path: path.clone(),
+            source,
+        })?;
+        let file_name = path.file_name().map_or_else(
+            || "config.json".to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        );
+        Ok(ConfigTemplate {
+            values: portable_zip::template_values(&project.config),
+            path,
+            file_name,
+            text,
+        })
+    }
+
+    /// Renders `text` (the template itself, or a setting's default) with the project's values.
+    fn render(&self, text: &str) -> Result<String, PackageError> {
+        portable_zip::render_template(text, &self.values).map_err(|e| PackageError::Template {
+            path: self.path.clone(),
+            message: e.to_string(),
+        })
+    }
+}
+
+/// The MSI's product identity: name, publisher, version, codes derived from the UpgradeCode.
+fn product(config: &Config, versioned: &Versioned) -> Result<mw::Product, PackageError> {
+    let upgrade_code = mw::Guid::parse("upgrade_code", &config.upgrade_code)?;
+    let v = versioned.msi_version;
+    let version = mw::ProductVersion(v.major, v.minor, v.build);
+    Ok(mw::Product {
+        name: config.product.clone(),
+        manufacturer: config.manufacturer.clone(),
+        version,
+        product_code: mw::Guid::product_code_for(&upgrade_code, version),
+        upgrade_code,
+        language: 1033,
+        description: config.description.clone(),
+    })
+}
+
+/// One public property per `site_settings` entry, and the seed arguments that write each into
+/// the config (`--set "key=[PROPERTY]"`).
+fn site_properties(
+    config: &Config,
+    template: &ConfigTemplate,
+) -> Result<(Vec<mw::PublicProperty>, Vec<String>), PackageError> {
+    let mut properties = Vec::new();
+    let mut seed_args = Vec::new();
+    for setting in &config.site_settings {
+        properties.push(mw::PublicProperty {
+            name: setting.property.clone(),
+            value: template.render(&setting.default)?,
+            kind: match setting.kind {
+                SiteSettingKind::Text => mw::PropertyKind::Text,
+                SiteSettingKind::Port => mw::PropertyKind::Port,
+                SiteSettingKind::Integer => mw::PropertyKind::Integer,
+            },
+            site_settable: true,
+        });
+        seed_args.push(format!(
+            "--set \"{}=[{}]\"",
+            setting.config_key, setting.property
+        ));
+    }
+    Ok((properties, seed_args))
+}
+
+/// The first-install command that seeds the config with the site's values, when the service
+/// has a seed flag and there is something to seed.
+fn seed_commands(
+    config: &Config,
+    exe_key: &str,
+    config_name: &str,
+    default_config: &str,
+    mut seed_args: Vec<String>,
+) -> Vec<mw::ExeCommand> {
+    // The seed runs on every first install of the product, including a reinstall after an
+    // uninstall that kept an edited config; the pristine guard leaves such a config alone.
+    if let (Some(flag), false) = (&config.seed_pristine_flag, seed_args.is_empty()) {
+        use sha2::{Digest, Sha256};
+        let digest = Sha256::digest(default_config.as_bytes());
+        seed_args.insert(0, format!("{flag} {digest:x}"));
+    }
+    match (&config.seed_flag, seed_args.is_empty()) {
+        (Some(flag), false) => vec![mw::ExeCommand {
+            id: "SeedConfig".into(),
+            file: exe_key.to_string(),
+            arguments: format!(
+                "{flag} \"[{DATA_DIR_KEY}]{config_name}\" {}",
+                seed_args.join(" ")
+            ),
+            when: mw::CommandWhen::FirstInstall,
+            ignore_exit_code: false,
+        }],
+        _ => Vec::new(),
+    }
+}
+
+/// The Windows service the exe runs as.
+fn service_spec(config: &Config, exe_key: &str) -> mw::ServiceSpec {
+    mw::ServiceSpec {
+        name: config.service.name.clone(),
+        display_name: config.service.display_name.clone(),
+        description: config.service.description.clone(),
+        account: mw::ServiceAccount::from_name(&config.service.account),
+        arguments: config.service.arguments.clone(),
+        start: mw::StartType::Auto,
+        error_control: mw::ErrorControl::Normal,
+        exe: exe_key.to_string(),
+        start_on_install: true,
+        wait: true,
+        dependencies: Vec::new(),
+    }
+}
+
+/// Inbound firewall rules for the service exe.
+fn firewall_rules(config: &Config, exe_key: &str) -> Vec<mw::FirewallRule> {
+    config
+        .firewall
+        .iter()
+        .map(|rule| mw::FirewallRule {
+            name: rule.name.clone(),
+            protocol: match rule.protocol {
+                FirewallProtocol::Tcp => mw::Protocol::Tcp,
+                FirewallProtocol::Udp => mw::Protocol::Udp,
+            },
+            ports: rule.ports.clone(),
+            program: Some(exe_key.to_string()),
+            profiles: rule
+                .profiles
+                .iter()
+                .map(|p| match p {
+                    FirewallProfile::Domain => mw::FirewallProfile::Domain,
+                    FirewallProfile::Private => mw::FirewallProfile::Private,
+                    FirewallProfile::Public => mw::FirewallProfile::Public,
+                })
+                .collect(),
+            abort_on_failure: rule.abort_on_failure,
+        })
+        .collect()
+}
+
+/// Add/Remove Programs entries.
+fn arp(config: &Config) -> mw::Arp {
+    mw::Arp {
+        no_modify: true,
+        no_repair: false,
+        help_link: config.help_url.clone(),
+        about_link: config.help_url.clone(),
+        contact: None,
+        comments: (!config.description.is_empty()).then(|| config.description.clone()),
+    }
 }
 
 /// Writes the MSI into `out_dir` and lints it; a package that fails the lint is removed.

@@ -372,6 +372,11 @@ impl KeyEnvironment {
         }
     }
 
+    /// Whether a secret key was given ([`ENV_SECRET_KEY`]).
+    pub fn has_secret_key(&self) -> bool {
+        self.secret_key.is_some()
+    }
+
     /// Whether `CI=true`.
     pub fn is_ci(&self) -> bool {
         self.ci

@@ -19,6 +19,8 @@ use std::path::Path;
 use git2::{Repository, StatusOptions};
 use semver::{BuildMetadata, Prerelease, Version};
 
+use crate::version::{self, MsiVersion, UnmappableVersion};
+
 #[derive(Debug, thiserror::Error)]
 pub enum StampError {
     #[error(
@@ -35,6 +37,8 @@ pub enum StampError {
     Shallow,
     #[error("reading git: {0}")]
     Git(#[from] git2::Error),
+    #[error(transparent)]
+    Unmappable(#[from] UnmappableVersion),
 }
 
 /// Version metadata for one build, all derived from git.
@@ -71,6 +75,20 @@ impl Stamp {
     pub fn commit_time_rfc3339(&self) -> String {
         rfc3339_utc(self.commit_time)
     }
+}
+
+/// The stamp plus the MSI ProductVersion it maps to: all that later stages know of the version.
+#[derive(Debug, Clone)]
+pub struct Versioned {
+    pub stamp: Stamp,
+    pub msi_version: MsiVersion,
+}
+
+/// Reads the stamp of the repository that contains `path` and maps it to an MSI version.
+pub fn versioned(path: &Path) -> Result<Versioned, StampError> {
+    let stamp = stamp(path)?;
+    let msi_version = version::msi_version(&stamp.version)?;
+    Ok(Versioned { stamp, msi_version })
 }
 
 /// Reads the stamp of the repository that contains `path`.

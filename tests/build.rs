@@ -2,7 +2,6 @@
 //! byte-for-byte reproducibility across clones.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use winrelease::gobuild::{self, BuildRequest, BuiltExe};
 use winrelease::{stamp, version};
@@ -12,22 +11,7 @@ fn example_service() -> PathBuf {
 }
 
 fn git(dir: &Path, args: &[&str], date: &str) {
-    let out = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_AUTHOR_DATE", date)
-        .env("GIT_COMMITTER_DATE", date)
-        .env("GIT_AUTHOR_NAME", "t")
-        .env("GIT_AUTHOR_EMAIL", "t@example.com")
-        .env("GIT_COMMITTER_NAME", "t")
-        .env("GIT_COMMITTER_EMAIL", "t@example.com")
-        .output()
-        .expect("git runs");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    testkit::git_at(dir, args, date);
 }
 
 fn copy_dir(from: &Path, to: &Path) {
@@ -81,22 +65,12 @@ fn try_build_in(repo: &Path, out_dir: &Path) -> Result<BuiltExe, gobuild::BuildE
         manufacturer: "Example Corp",
         description: "An example Go service",
         out_dir,
+        go_env: &[],
     })
 }
 
 fn have_go() -> bool {
-    let ok = Command::new("go")
-        .arg("version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "go is required under CI=true"
-        );
-        eprintln!("skipping: `go` is not installed (install Go to run the build tests)");
-    }
-    ok
+    testkit::require_tool_or("go", "install Go: https://go.dev/dl/").is_some()
 }
 
 #[test]

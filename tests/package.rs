@@ -5,7 +5,7 @@ use std::path::Path;
 use std::process::Command;
 
 use winrelease::config::Project;
-use winrelease::pipeline;
+use winrelease::{gobuild, package_msi, stamp};
 
 fn require_tool(tool: &str) -> bool {
     testkit::require_tool(tool).is_some()
@@ -45,9 +45,15 @@ fn the_example_service_packages_into_an_msi_windows_installer_can_read() {
     let mut project = Project::load(None).unwrap();
     let target = tempfile::tempdir().unwrap();
     project.target_dir = target.path().to_path_buf();
-    let versioned = pipeline::versioned(&project).unwrap();
-    let exe = pipeline::build(&project, &versioned).unwrap();
-    let msi = pipeline::package_msi(&project, &versioned, &exe).unwrap();
+    let versioned = stamp::versioned(&project.root).unwrap();
+    let exe = gobuild::build_project(&project, &versioned, &[]).unwrap();
+    let msi = package_msi::package_msi(
+        &project,
+        &versioned,
+        &exe,
+        &project.version_dir(&versioned.stamp.version),
+    )
+    .unwrap();
     assert_eq!(
         msi.path.file_name().unwrap().to_string_lossy(),
         format!("hellosvc_{}_x64.msi", versioned.stamp.version)
@@ -166,7 +172,13 @@ fn the_example_service_packages_into_an_msi_windows_installer_can_read() {
 
     // Same inputs, same bytes.
     std::fs::remove_file(&msi.path).unwrap();
-    let again = pipeline::package_msi(&project, &versioned, &exe).unwrap();
+    let again = package_msi::package_msi(
+        &project,
+        &versioned,
+        &exe,
+        &project.version_dir(&versioned.stamp.version),
+    )
+    .unwrap();
     assert_eq!(again.package_code, msi.package_code);
 }
 

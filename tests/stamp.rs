@@ -1,28 +1,11 @@
 //! Stamping real repositories made with the `git` CLI, as a user's clone would be.
 
 use std::path::Path;
-use std::process::Command;
 
 use winrelease::stamp::{stamp, StampError};
 
 fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_AUTHOR_DATE", "2026-01-02T03:04:05Z")
-        .env("GIT_COMMITTER_DATE", "2026-01-02T03:04:05Z")
-        .env("GIT_AUTHOR_NAME", "t")
-        .env("GIT_AUTHOR_EMAIL", "t@example.com")
-        .env("GIT_COMMITTER_NAME", "t")
-        .env("GIT_COMMITTER_EMAIL", "t@example.com")
-        .output()
-        .expect("git runs");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
+    testkit::git_at(dir, args, "2026-01-02T03:04:05Z")
 }
 
 fn repo_with_commits(n: usize) -> tempfile::TempDir {

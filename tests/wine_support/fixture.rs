@@ -4,12 +4,12 @@
 //! temporary repository and artifacts written to a temporary target directory.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Instant;
 
 use winrelease::config::Project;
 use winrelease::gobuild::BuiltExe;
-use winrelease::pipeline::{self, Versioned};
+use winrelease::stamp::{self, Versioned};
+use winrelease::{gobuild, package_msi};
 
 /// The temporary repository and the project that builds from it.
 pub struct Fixture {
@@ -90,7 +90,7 @@ impl Fixture {
     /// Tags HEAD `tag` and builds it with the pipeline; asserts the stamp is the clean tag.
     pub fn release(&mut self, tag: &str) -> Release {
         self.git(&["tag", tag]);
-        let versioned = pipeline::versioned(&self.project).expect("stamp the fixture repository");
+        let versioned = stamp::versioned(&self.project.root).expect("stamp the fixture repository");
         assert_eq!(
             format!("v{}", versioned.stamp.version),
             tag,
@@ -102,7 +102,7 @@ impl Fixture {
             "fixture repository is dirty at {tag}"
         );
         let started = Instant::now();
-        let exe = pipeline::build(&self.project, &versioned)
+        let exe = gobuild::build_project(&self.project, &versioned, &[])
             .unwrap_or_else(|e| panic!("pipeline build of {tag} failed: {e}"));
         eprintln!(
             "built {tag}: {} ({} bytes) in {:.1} s",
@@ -120,8 +120,13 @@ impl Fixture {
     /// Runs the pipeline's MSI stage for `release`.
     pub fn package(&self, release: &Release) -> Msi {
         let started = Instant::now();
-        let built = pipeline::package_msi(&self.project, &release.versioned, &release.exe)
-            .unwrap_or_else(|e| panic!("pipeline MSI stage for {} failed: {e}", release.tag));
+        let built = package_msi::package_msi(
+            &self.project,
+            &release.versioned,
+            &release.exe,
+            &self.project.version_dir(&release.versioned.stamp.version),
+        )
+        .unwrap_or_else(|e| panic!("pipeline MSI stage for {} failed: {e}", release.tag));
         eprintln!(
             "packaged {}: {} ({} bytes) in {:.1} s",
             release.tag,
@@ -138,25 +143,7 @@ impl Fixture {
     fn git(&self, args: &[&str]) {
         // One day per commit from a fixed start: the stamp's commit time feeds the exe.
         let date = format!("2026-01-{:02}T12:00:00Z", 1 + self.commits.min(27));
-        let output = Command::new("git")
-            .args(args)
-            .current_dir(self.repo())
-            .env("GIT_AUTHOR_DATE", &date)
-            .env("GIT_COMMITTER_DATE", &date)
-            .env("GIT_AUTHOR_NAME", "winrelease wine suite")
-            .env("GIT_AUTHOR_EMAIL", "wine-suite@example.com")
-            .env("GIT_COMMITTER_NAME", "winrelease wine suite")
-            .env("GIT_COMMITTER_EMAIL", "wine-suite@example.com")
-            // The user's git config must not sign, hook or rewrite the fixture's commits.
-            .env("GIT_CONFIG_GLOBAL", "/dev/null")
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .output()
-            .expect("run git");
-        assert!(
-            output.status.success(),
-            "git {args:?} failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
+        testkit::git_at(self.repo(), args, &date);
     }
 }
 

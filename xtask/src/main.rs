@@ -2,20 +2,21 @@
 //! the library; all behaviour lives in `winrelease`.
 
 mod bench;
+mod edge;
 mod progress;
 mod release_cmd;
 mod repro;
 mod site_cmds;
+mod stage_cmds;
 mod store_cmds;
 mod test_cmd;
 
 use std::path::PathBuf;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use winrelease::config::Project;
-use winrelease::{pipeline, sign, verify};
+use winrelease::{sign, verify};
 
 #[derive(Parser)]
 #[command(
@@ -141,23 +142,7 @@ fn main() {
 fn run(cli: Cli) -> Result<i32> {
     match cli.command {
         Cmd::Test => test_cmd::run().map(|()| 0),
-        Cmd::LintMsi { file } => {
-            let findings =
-                msi_writer::lint(&file).with_context(|| format!("reading {}", file.display()))?;
-            for finding in &findings {
-                println!("{finding}");
-            }
-            let errors = findings
-                .iter()
-                .filter(|f| f.severity == msi_writer::Severity::Error)
-                .count();
-            println!(
-                "{}: {errors} error(s), {} warning(s)",
-                file.display(),
-                findings.len() - errors
-            );
-            Ok(if errors == 0 { 0 } else { 1 })
-        }
+        Cmd::LintMsi { file } => stage_cmds::lint_msi(&file),
         Cmd::Transform(args) => site_cmds::transform(args),
         Cmd::GpoCheck(args) => site_cmds::gpo_check(args),
         Cmd::Publish(args) => store_cmds::publish(&load(&cli.manifest_path)?, args),
@@ -167,43 +152,8 @@ fn run(cli: Cli) -> Result<i32> {
         Cmd::Bench(args) => bench::run(args, cli.manifest_path.as_deref()),
         Cmd::BenchChild(args) => bench::child(args, cli.manifest_path.as_deref()),
         Cmd::Repro(args) => repro::run(args, cli.manifest_path.as_deref()),
-        Cmd::Stamp => {
-            let project = load(&cli.manifest_path)?;
-            let v = pipeline::versioned(&project)?;
-            for w in &v.stamp.warnings {
-                eprintln!("warning: {w}");
-            }
-            println!("version:      {}", v.stamp.version);
-            println!("msi version:  {}", v.msi_version);
-            println!(
-                "tag:          {}",
-                v.stamp.tag.as_deref().unwrap_or("(none)")
-            );
-            println!("distance:     {}", v.stamp.distance);
-            println!("commit:       {}", v.stamp.commit);
-            println!("commit time:  {}", v.stamp.commit_time_rfc3339());
-            println!("dirty:        {}", v.stamp.dirty);
-            Ok(0)
-        }
-        Cmd::Build => {
-            let project = load(&cli.manifest_path)?;
-            let v = pipeline::versioned(&project)?;
-            for w in &v.stamp.warnings {
-                eprintln!("warning: {w}");
-            }
-            eprintln!("stamp: {} (MSI {})", v.stamp.version, v.msi_version);
-            let exe = pipeline::build(&project, &v).context("build stage")?;
-            if cli.verbose {
-                eprintln!("  $ {}", exe.command_line);
-            }
-            println!(
-                "built {} ({} bytes, {})",
-                exe.path.display(),
-                exe.size,
-                exe.go_version
-            );
-            Ok(0)
-        }
+        Cmd::Stamp => stage_cmds::stamp(&load(&cli.manifest_path)?),
+        Cmd::Build => stage_cmds::build(&load(&cli.manifest_path)?, cli.verbose),
         Cmd::Release(args) => {
             let project = load(&cli.manifest_path)?;
             release_cmd::run(&project, args.flags(cli.verbose, false))
@@ -239,9 +189,7 @@ fn run(cli: Cli) -> Result<i32> {
             previous,
         } => {
             let key = sign::load_public_key(&pubkey)?;
-            let now = SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs() as i64);
+            let now = edge::now();
             match verify::verify_release(&path, &key, now, previous.as_deref()) {
                 Ok(verified) => {
                     for line in &verified.lines {

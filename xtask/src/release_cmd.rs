@@ -18,7 +18,8 @@ pub struct Flags {
 }
 
 pub fn run(project: &Project, flags: Flags) -> Result<i32> {
-    let plan = match release::plan(project, &flags.options) {
+    let env = crate::edge::environment();
+    let plan = match release::plan(project, &env, &flags.options) {
         Ok(plan) => plan,
         Err(err) => return Ok(fail(&err.to_string(), err.exit_code(), flags.json)),
     };
@@ -40,13 +41,11 @@ pub fn run(project: &Project, flags: Flags) -> Result<i32> {
         );
     }
     let mut progress = StageProgress::for_terminal(flags.verbose, flags.json);
-    match release::execute(project, plan, &mut progress) {
+    match release::execute(project, &env, plan, &mut progress) {
         Ok(summary) => {
             if flags.json {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&summary_json(project, &summary))?
-                );
+                let json = summary_json(project, &summary, &progress.timings);
+                println!("{}", serde_json::to_string_pretty(&json)?);
             } else {
                 print_summary(project, &summary, flags.verbose);
             }
@@ -187,7 +186,11 @@ fn print_summary(project: &Project, s: &ReleaseSummary, verbose: bool) {
 }
 
 /// The `--json` summary; its shape is documented in the README and tested.
-pub fn summary_json(project: &Project, s: &ReleaseSummary) -> serde_json::Value {
+pub fn summary_json(
+    project: &Project,
+    s: &ReleaseSummary,
+    timings: &[(release::Stage, std::time::Duration)],
+) -> serde_json::Value {
     json!({
         "ok": true,
         "product": s.plan.product,
@@ -220,6 +223,6 @@ pub fn summary_json(project: &Project, s: &ReleaseSummary) -> serde_json::Value 
             "path": a.path,
             "signature": a.signature,
         })).collect::<Vec<_>>(),
-        "timings_ms": s.timings.iter().map(|(stage, d)| (stage.name().to_string(), json!(d.as_millis() as u64))).collect::<serde_json::Map<_, _>>(),
+        "timings_ms": timings.iter().map(|(stage, d)| (stage.name().to_string(), json!(d.as_millis() as u64))).collect::<serde_json::Map<_, _>>(),
     })
 }

@@ -23,9 +23,9 @@ fn run_step(name: &str, cmd: &mut Command) -> Result<()> {
 
 /// Whether a tool is on PATH; under `CI=true` a missing one is an error, elsewhere a skip.
 fn have_tool(tool: &str, install: &str) -> Result<bool> {
-    let found = Command::new(tool).arg("--version").output().is_ok();
+    let found = testkit::find_in_path(tool).is_some();
     if !found {
-        if std::env::var("CI").as_deref() == Ok("true") {
+        if testkit::ci() {
             bail!("{tool} is required under CI=true; install it: {install}");
         }
         eprintln!("==> skipping {tool}: not installed ({install})");

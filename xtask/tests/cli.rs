@@ -12,48 +12,12 @@ fn workspace_root() -> PathBuf {
 }
 
 fn git(dir: &Path, args: &[&str]) {
-    let out = Command::new("git")
-        .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    testkit::git(dir, args);
 }
 
 /// A fresh repository holding this workspace's files (tracked and untracked, not ignored).
 fn copy_of_workspace() -> tempfile::TempDir {
-    let root = workspace_root();
-    let listed = Command::new("git")
-        .args([
-            "ls-files",
-            "-z",
-            "--cached",
-            "--others",
-            "--exclude-standard",
-        ])
-        .current_dir(&root)
-        .output()
-        .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    for rel in listed.stdout.split(|b| *b == 0).filter(|p| !p.is_empty()) {
-        let rel = Path::new(std::str::from_utf8(rel).unwrap());
-        let from = root.join(rel);
-        if !from.is_file() {
-            continue; // deleted in the work tree
-        }
-        let to = dir.path().join(rel);
-        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
-        std::fs::copy(&from, &to).unwrap();
-    }
-    git(dir.path(), &["init", "-q", "-b", "main"]);
-    git(dir.path(), &["add", "-A"]);
-    git(dir.path(), &["commit", "-q", "-m", "copy"]);
-    dir
+    testkit::copy_of_repository(&workspace_root())
 }
 
 fn xtask(repo: &Path, args: &[&str]) -> Output {

@@ -22,7 +22,6 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use winrelease::config::Project;
-use winrelease::pipeline;
 
 /// Files in the generated payload.
 pub const PAYLOAD_FILES: usize = 5_000;
@@ -70,7 +69,7 @@ pub struct ChildArgs {
 
 #[derive(Debug, clap::Subcommand)]
 pub enum ChildCmd {
-    /// The example service's MSI stage (pipeline::package_msi) for a built exe.
+    /// The example service's MSI stage (package_msi::package_msi) for a built exe.
     ProjectMsi {
         #[arg(long)]
         exe: PathBuf,
@@ -231,13 +230,14 @@ fn msi_part(
 
     // (a) the example service's exe, built by the pipeline's own build stage.
     let clone_project = Project::load(Some(&clone.join("Cargo.toml")))?;
-    let versioned = pipeline::versioned(&clone_project)?;
+    let versioned = winrelease::stamp::versioned(&clone_project.root)?;
     eprintln!(
         "bench: building the example service ({})…",
         versioned.stamp.version
     );
-    let exe =
-        pipeline::build(&clone_project, &versioned).context("building the example service")?;
+    let go_env = crate::edge::environment().go_env;
+    let exe = winrelease::gobuild::build_project(&clone_project, &versioned, &go_env)
+        .context("building the example service")?;
     let model = winrelease::package_msi::package_model(&clone_project, &versioned, &exe)?;
     let a = msi::compare(
         "example service exe",

@@ -14,7 +14,6 @@ use msi_writer as mw;
 use serde::{Deserialize, Serialize};
 use winrelease::config::Project;
 use winrelease::gobuild::BuiltExe;
-use winrelease::pipeline;
 
 use super::measure::{run_child, run_measured, Samples};
 use super::{gomsi, payload, wxs};
@@ -34,10 +33,10 @@ pub struct ChildReport {
     pub peak_rss: u64,
 }
 
-/// Inside the child: the example service's MSI stage (`pipeline::package_msi`) for `exe`.
+/// Inside the child: the example service's MSI stage (`package_msi::package_msi`) for `exe`.
 pub fn child_project_msi(manifest: Option<&Path>, exe: &Path) -> Result<ChildReport> {
     let project = Project::load(manifest)?;
-    let versioned = pipeline::versioned(&project)?;
+    let versioned = winrelease::stamp::versioned(&project.root)?;
     let built = BuiltExe {
         path: exe.to_path_buf(),
         size: std::fs::metadata(exe)
@@ -47,7 +46,8 @@ pub fn child_project_msi(manifest: Option<&Path>, exe: &Path) -> Result<ChildRep
         command_line: String::new(),
     };
     let started = Instant::now();
-    let msi = pipeline::package_msi(&project, &versioned, &built)?;
+    let out_dir = project.version_dir(&versioned.stamp.version);
+    let msi = winrelease::package_msi::package_msi(&project, &versioned, &built, &out_dir)?;
     let stage_s = started.elapsed().as_secs_f64();
     Ok(ChildReport {
         stage_s,
@@ -144,7 +144,7 @@ pub struct PayloadResult {
 
 /// How our side of a payload is run.
 pub enum OurSide<'a> {
-    /// `pipeline::package_msi` for the example service in `manifest`'s workspace.
+    /// `package_msi::package_msi` for the example service in `manifest`'s workspace.
     Project { manifest: &'a Path, exe: &'a Path },
     /// The generated payload (planned with these arguments).
     Payload {
@@ -302,8 +302,7 @@ fn file_rows(msi: &Path) -> Option<usize> {
 
 /// True when `tool` is an executable on PATH.
 pub fn which(tool: &str) -> bool {
-    std::env::var_os("PATH")
-        .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(tool).is_file()))
+    testkit::find_in_path(tool).is_some()
 }
 
 /// Adds one measured run of a peer tool to its results, or marks the peer skipped with the last

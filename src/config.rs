@@ -54,6 +54,19 @@ pub struct Config {
     /// stamp through `-ldflags -X` (GoReleaser's convention: `main`).
     #[serde(default = "default_version_package")]
     pub version_package: String,
+    /// Linker flags, GoReleaser's `builds[].ldflags` (templates such as `{{.Version}}`); when
+    /// set they replace the `version_package` default. `-s -w -buildid=` are always added.
+    #[serde(default)]
+    pub ldflags: Vec<String>,
+    /// Extra `go build` flags, one argument each (`-mod=vendor`); templates allowed.
+    #[serde(default)]
+    pub flags: Vec<String>,
+    /// Build tags; templates allowed.
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// `NAME=value` variables for the `go build`; templates allowed.
+    #[serde(default)]
+    pub env: Vec<String>,
     pub service: ServiceConfig,
     #[serde(default)]
     pub recovery: RecoveryConfig,
@@ -304,6 +317,16 @@ impl Project {
 }
 
 impl Config {
+    /// The build's stamping settings (`ldflags`, `flags`, `tags`, `env`).
+    pub fn stamping(&self) -> crate::gobuild::Stamping<'_> {
+        crate::gobuild::Stamping {
+            ldflags: &self.ldflags,
+            flags: &self.flags,
+            tags: &self.tags,
+            env: &self.env,
+        }
+    }
+
     /// Deserializes and validates the `winrelease` table. `file` only names the source in errors.
     pub fn from_value(value: serde_json::Value, file: &Path) -> Result<Config, ConfigError> {
         let config: Config = serde_path_to_error::deserialize(value).map_err(|err| {
@@ -397,6 +420,9 @@ impl Config {
             }
         }
         check_channel_name(&self.channel).map_err(|m| invalid("channel", m))?;
+        self.stamping()
+            .check()
+            .map_err(|e| invalid(&e.key, e.message))?;
         if let Some(a) = &self.authenticode {
             let pair = a.certificate.is_some() && a.key.is_some();
             if pair == a.pkcs12.is_some() || (a.certificate.is_some() != a.key.is_some()) {
@@ -512,6 +538,33 @@ mod tests {
         assert_eq!(c.channel, "stable");
         assert_eq!(c.recovery.restart_delay_ms, 60_000);
         assert!(c.firewall.is_empty());
+        assert!(c.ldflags.is_empty() && c.flags.is_empty() && c.tags.is_empty() && c.env.is_empty());
+    }
+
+    #[test]
+    fn stamping_templates_are_checked_when_the_config_is_read() {
+        let mut v = minimal();
+        v["ldflags"] = json!(["-s -w", "-X main.version={{.Verison}}"]);
+        let e = error_of(v);
+        assert!(
+            e.ends_with("key `ldflags[1]`: unknown template field {{.Verison}}; did you mean {{.Version}}?"),
+            "{e}"
+        );
+        assert!(e.contains("/repo/Cargo.toml"), "{e}");
+        let mut v = minimal();
+        v["tags"] = json!(["netgo", "{{.Version"]);
+        assert!(error_of(v).contains("key `tags[1]`: malformed template"));
+        let mut v = minimal();
+        v["env"] = json!(["GOARCH=arm64"]);
+        assert!(error_of(v).contains("key `env[0]`: GOARCH is set by winrelease"));
+        let mut v = minimal();
+        v["ldflags"] = json!("-s -w");
+        let e = error_of(v);
+        assert!(e.contains("key `ldflags`: invalid type: string"), "{e}");
+        let mut v = minimal();
+        v["flags"] = json!(["-mod=vendor"]);
+        v["ldflags"] = json!(["-X main.version={{ .Version }} -X main.by={{.Env.USER}}"]);
+        assert!(Config::from_value(v, Path::new("Cargo.toml")).is_ok());
     }
 
     #[test]

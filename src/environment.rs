@@ -2,8 +2,13 @@
 //! the environment variables and the clock, passed down to the stages.
 //!
 //! *Invariant:* the library reads no environment variable and no clock; every such value
-//! arrives through an [`Environment`] built at the edge (or by a test).
+//! arrives through an [`Environment`] built at the edge (or by a test). A variable's value is
+//! never printed by Debug (it may be a secret).
 
+use std::collections::BTreeMap;
+use std::fmt;
+
+use crate::gobuild::GoEnvironment;
 use crate::sign::{KeyEnvironment, Passphrase};
 
 /// Environment variable holding the Authenticode key's passphrase.
@@ -21,6 +26,46 @@ pub struct Environment {
     pub keys: KeyEnvironment,
     /// [`ENV_AUTHENTICODE_PASSPHRASE`], when set.
     pub authenticode_passphrase: Option<Passphrase>,
-    /// The values of [`crate::gobuild::GO_ENV_INPUTS`], in that order.
-    pub go_env: Vec<String>,
+    /// What the Go build sees of the environment.
+    pub go_env: GoEnvironment,
+}
+
+/// A set of environment variables (name → value), as the edge read them. Debug lists the
+/// names only.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Variables(BTreeMap<String, String>);
+
+impl Variables {
+    /// The value of `name`, if it is set (an empty value is set).
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.get(name).map(String::as_str)
+    }
+}
+
+impl FromIterator<(String, String)> for Variables {
+    fn from_iter<I: IntoIterator<Item = (String, String)>>(iter: I) -> Self {
+        Variables(iter.into_iter().collect())
+    }
+}
+
+impl fmt::Debug for Variables {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_set().entries(self.0.keys()).finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_shows_names_never_values() {
+        let vars: Variables = [("TOKEN".to_string(), "s3cr3t".to_string())]
+            .into_iter()
+            .collect();
+        let shown = format!("{vars:?}");
+        assert!(shown.contains("TOKEN") && !shown.contains("s3cr3t"), "{shown}");
+        assert_eq!(vars.get("TOKEN"), Some("s3cr3t"));
+        assert_eq!(vars.get("OTHER"), None);
+    }
 }

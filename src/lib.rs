@@ -8,6 +8,7 @@ pub mod config;
 pub mod environment;
 pub mod fsio;
 pub mod gobuild;
+pub mod gotemplate;
 pub mod manifest;
 pub mod package_msi;
 pub mod portable_zip;

@@ -4,7 +4,7 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use winrelease::environment::{Environment, ENV_AUTHENTICODE_PASSPHRASE};
-use winrelease::gobuild::GO_ENV_INPUTS;
+use winrelease::gobuild::{GoEnvironment, GO_ENV_INPUTS};
 use winrelease::sign::{self, KeyEnvironment, Passphrase};
 
 /// A variable's value; empty counts as unset (GitHub Actions expands a missing secret to "").
@@ -48,9 +48,20 @@ pub fn environment() -> Environment {
             ci,
         ),
         authenticode_passphrase: passphrase(ENV_AUTHENTICODE_PASSPHRASE),
-        go_env: GO_ENV_INPUTS
+        go_env: go_environment(),
+    }
+}
+
+/// What the Go build sees: the variables hashed into its inputs, and every variable (with a
+/// Unicode name and value) for `{{.Env.NAME}}` templates.
+fn go_environment() -> GoEnvironment {
+    GoEnvironment {
+        inputs: GO_ENV_INPUTS
             .iter()
             .map(|name| std::env::var(name).unwrap_or_default())
+            .collect(),
+        vars: std::env::vars_os()
+            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
             .collect(),
     }
 }

@@ -5,13 +5,29 @@
 //! only time the build sees is the commit's (`SOURCE_DATE_EPOCH`). The Windows VERSIONINFO
 //! resource is generated in Rust (`winversion`) and handed to the linker as a `.syso` placed in
 //! the main package for the duration of the build only (see `SysoGuard`).
+//!
+//! What the exe is stamped with is configured GoReleaser-style ([`Stamping`], rendered by
+//! [`invocation`]); after the link, [`landing`] checks with `go list` that every `-X` names a
+//! variable that is really linked, because the linker silently ignores one that is not.
+//!
+//! *Invariant:* the exe appears at its final path complete and checked, or not at all (built in
+//! a scratch directory, renamed last).
+
+mod cache;
+pub mod govars;
+pub mod invocation;
+pub mod landing;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::config::Project;
+use crate::environment::Variables;
 use crate::stamp::{Stamp, Versioned};
 use crate::version::MsiVersion;
+
+pub use invocation::{invocation, GoInvocation, InvocationInputs, Stamping, StampingError, XFlag};
+pub use landing::StampReport;
 
 /// Environment variables Go reads that change the bytes `go build` produces. Their values are
 /// read by the caller (the CLI edge) and hashed into the build's inputs.
@@ -23,6 +39,16 @@ pub const GO_ENV_INPUTS: &[&str] = &[
     "GONOSUMDB",
     "GOPRIVATE",
 ];
+
+/// What the build sees of the environment, read by the CLI edge.
+#[derive(Debug, Clone, Default)]
+pub struct GoEnvironment {
+    /// The values of [`GO_ENV_INPUTS`] in the environment `go` runs in, in that order (an
+    /// unset variable is an empty value); hashed into the build's inputs.
+    pub inputs: Vec<String>,
+    /// The variables `{{.Env.NAME}}` templates may name.
+    pub vars: Variables,
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
@@ -42,6 +68,14 @@ pub enum BuildError {
     },
     #[error("go build failed (exit {status}):\n{output}")]
     GoBuildFailed { status: String, output: String },
+    /// A `ldflags`/`flags`/`tags`/`env` entry that cannot be rendered or would fight the build.
+    #[error(transparent)]
+    Stamping(#[from] StampingError),
+    /// An `-X` with no effect; the exe was not kept.
+    #[error("{0}")]
+    StampNotLanded(StampReport),
+    #[error("`go list` (checking the -X targets) failed:\n{output}")]
+    GoListFailed { output: String },
     #[error("VERSIONINFO resource: {0}")]
     VersionInfo(#[from] winversion::Error),
     #[error("{context}: {source}")]
@@ -64,8 +98,11 @@ pub struct BuildRequest<'a> {
     pub module_dir: &'a Path,
     /// The main package, relative to `module_dir` (`./cmd/hellosvc`).
     pub package: &'a str,
-    /// Package holding the `version`, `commit`, `commitTime`, `dirty` variables.
+    /// Package holding the `version`, `commit`, `commitTime`, `dirty` variables (used when
+    /// `stamping.ldflags` is empty).
     pub version_package: &'a str,
+    /// The configured `ldflags`, `flags`, `tags` and `env`.
+    pub stamping: Stamping<'a>,
     pub exe_name: &'a str,
     pub stamp: &'a Stamp,
     pub msi_version: MsiVersion,
@@ -74,9 +111,8 @@ pub struct BuildRequest<'a> {
     pub description: &'a str,
     /// Directory the exe is written to (created if missing).
     pub out_dir: &'a Path,
-    /// The values of [`GO_ENV_INPUTS`] in the environment `go` runs in, in that order (an
-    /// unset variable is an empty value).
-    pub go_env: &'a [String],
+    /// What the build sees of the environment.
+    pub go_env: &'a GoEnvironment,
 }
 
 impl<'a> BuildRequest<'a> {
@@ -86,13 +122,14 @@ impl<'a> BuildRequest<'a> {
         versioned: &'a Versioned,
         module_dir: &'a Path,
         out_dir: &'a Path,
-        go_env: &'a [String],
+        go_env: &'a GoEnvironment,
     ) -> BuildRequest<'a> {
         let config = &project.config;
         BuildRequest {
             module_dir,
             package: &config.go_package,
             version_package: &config.version_package,
+            stamping: config.stamping(),
             exe_name: &config.exe_name,
             stamp: &versioned.stamp,
             msi_version: versioned.msi_version,
@@ -120,7 +157,7 @@ pub struct BuiltExe {
 pub fn build_project(
     project: &Project,
     versioned: &Versioned,
-    go_env: &[String],
+    go_env: &GoEnvironment,
 ) -> Result<BuiltExe, BuildError> {
     let module_dir = project.service_dir();
     let out_dir = project.version_dir(&versioned.stamp.version);
@@ -138,41 +175,26 @@ pub fn exe_file_name(exe_name: &str, version: &semver::Version) -> String {
     format!("{exe_name}_{version}_windows_amd64.exe")
 }
 
-/// Runs `go build` for windows/amd64 and returns the exe, written atomically.
+/// Runs `go build` for windows/amd64, checks that every `-X` landed, and returns the exe,
+/// written atomically.
 pub fn build(req: &BuildRequest) -> Result<BuiltExe, BuildError> {
     let go_version = go_version()?;
-    let go_mod = req.module_dir.join("go.mod");
-    let go_mod_text =
-        std::fs::read_to_string(&go_mod).map_err(|source| BuildError::NoGoModule {
-            path: go_mod.clone(),
-            source,
-        })?;
-    if let Some(required) = go_directive(&go_mod_text) {
-        if !version_at_least(go_version.trim_start_matches("go"), &required) {
-            return Err(BuildError::GoTooOld {
-                go_mod,
-                required,
-                found: go_version,
-            });
-        }
-    }
-
-    let vp = req.version_package;
-    let ldflags = format!(
-        "-s -w -buildid= -X {vp}.version={} -X {vp}.commit={} -X {vp}.commitTime={} -X {vp}.dirty={}",
-        req.stamp.version,
-        req.stamp.commit,
-        req.stamp.commit_time_rfc3339(),
-        req.stamp.dirty
-    );
+    check_go_mod(req.module_dir, &go_version)?;
+    let invocation = invocation(&InvocationInputs {
+        stamping: req.stamping,
+        version_package: req.version_package,
+        stamp: req.stamp,
+        exe_name: req.exe_name,
+        vars: &req.go_env.vars,
+    })?;
     let syso_bytes = winversion::coff_object(&version_info(req))?;
     let file_name = exe_file_name(req.exe_name, &req.stamp.version);
     let final_path = req.out_dir.join(&file_name);
     // Inputs of this build; when they match the record of the exe already there, Go would
     // produce the same bytes again, so the exe is reused (a warm re-release skips the link).
-    let inputs = inputs_digest(req, &go_version, &ldflags, &syso_bytes)?;
-    let record = cache_record_path(req.out_dir, &file_name);
-    if let Some(size) = cached_exe(&record, &final_path, &inputs) {
+    let inputs = cache::inputs_digest(req, &go_version, &invocation, &syso_bytes)?;
+    let record = cache::cache_record_path(req.out_dir, &file_name);
+    if let Some(size) = cache::cached_exe(&record, &final_path, &inputs) {
         return Ok(BuiltExe {
             path: final_path,
             size,
@@ -188,7 +210,56 @@ pub fn build(req: &BuildRequest) -> Result<BuiltExe, BuildError> {
         .prefix(".winrelease-build-")
         .tempdir_in(req.out_dir)
         .map_err(io("creating a scratch directory"))?;
+    let partial = scratch.path().join(&file_name);
+    run_go_build(req, &invocation, &syso_bytes, &partial)?;
+    landing::check(
+        req.module_dir,
+        req.package,
+        &invocation,
+        !req.stamping.ldflags.is_empty(),
+    )?;
+    std::fs::rename(&partial, &final_path)
+        .map_err(io(format!("moving the exe to {}", final_path.display())))?;
+    let size = std::fs::metadata(&final_path)
+        .map_err(io("reading the exe's size"))?
+        .len();
+    cache::write_cache_record(&record, &final_path, &inputs);
+    Ok(BuiltExe {
+        path: final_path.clone(),
+        size,
+        go_version,
+        command_line: invocation.command_line(&final_path, req.package),
+    })
+}
 
+/// Refuses a module whose `go` directive asks for a newer toolchain than `go_version`.
+fn check_go_mod(module_dir: &Path, go_version: &str) -> Result<(), BuildError> {
+    let go_mod = module_dir.join("go.mod");
+    let go_mod_text =
+        std::fs::read_to_string(&go_mod).map_err(|source| BuildError::NoGoModule {
+            path: go_mod.clone(),
+            source,
+        })?;
+    match go_directive(&go_mod_text) {
+        Some(required) if !version_at_least(go_version.trim_start_matches("go"), &required) => {
+            Err(BuildError::GoTooOld {
+                go_mod,
+                required,
+                found: go_version.to_string(),
+            })
+        }
+        _ => Ok(()),
+    }
+}
+
+/// `go build` of the main package into `partial`, with the VERSIONINFO resource beside its
+/// sources for the length of the build.
+fn run_go_build(
+    req: &BuildRequest,
+    invocation: &GoInvocation,
+    syso_bytes: &[u8],
+    partial: &Path,
+) -> Result<(), BuildError> {
     // Go links every `.syso` in the main package's directory; it does not take one from a build
     // overlay (tried: the linker opens the original path). `winversion::write_go_overlay` links
     // it from a side module instead, but Go records that module's directory in the build info,
@@ -201,53 +272,26 @@ pub fn build(req: &BuildRequest) -> Result<BuiltExe, BuildError> {
             source: std::io::Error::from(std::io::ErrorKind::NotFound),
         });
     }
-    let syso = SysoGuard::write(package_dir.join(SYSO_NAME), &syso_bytes)?;
-
-    let partial = scratch.path().join(&file_name);
-
-    let mut cmd = Command::new("go");
-    cmd.current_dir(req.module_dir)
-        .args(["build", "-trimpath", "-buildvcs=false"])
-        .arg(format!("-ldflags={ldflags}"))
+    let syso = SysoGuard::write(package_dir.join(SYSO_NAME), syso_bytes)?;
+    let output = invocation
+        .command(req.module_dir, "build")
         .arg("-o")
-        .arg(&partial)
+        .arg(partial)
         .arg(req.package)
-        .env("GOOS", "windows")
-        .env("GOARCH", "amd64")
-        .env("CGO_ENABLED", "0")
-        .env("SOURCE_DATE_EPOCH", req.stamp.commit_time.to_string())
-        // Flags from the environment would make the build depend on the machine.
-        .env_remove("GOFLAGS");
-    let command_line = format!(
-        "GOOS=windows GOARCH=amd64 CGO_ENABLED=0 SOURCE_DATE_EPOCH={} go build -trimpath -buildvcs=false '-ldflags={ldflags}' -o {} {}",
-        req.stamp.commit_time,
-        final_path.display(),
-        req.package
-    );
-    let output = cmd.output().map_err(io("running go build"))?;
+        .output()
+        .map_err(io("running go build"))?;
     drop(syso);
-    if !output.status.success() {
-        let mut text = String::from_utf8_lossy(&output.stderr).into_owned();
-        text.push_str(&String::from_utf8_lossy(&output.stdout));
-        return Err(BuildError::GoBuildFailed {
-            status: output
-                .status
-                .code()
-                .map_or("signal".to_string(), |c| c.to_string()),
-            output: text.trim_end().to_string(),
-        });
+    if output.status.success() {
+        return Ok(());
     }
-    std::fs::rename(&partial, &final_path)
-        .map_err(io(format!("moving the exe to {}", final_path.display())))?;
-    let size = std::fs::metadata(&final_path)
-        .map_err(io("reading the exe's size"))?
-        .len();
-    write_cache_record(&record, &final_path, &inputs);
-    Ok(BuiltExe {
-        path: final_path,
-        size,
-        go_version,
-        command_line,
+    let mut text = String::from_utf8_lossy(&output.stderr).into_owned();
+    text.push_str(&String::from_utf8_lossy(&output.stdout));
+    Err(BuildError::GoBuildFailed {
+        status: output
+            .status
+            .code()
+            .map_or("signal".to_string(), |c| c.to_string()),
+        output: text.trim_end().to_string(),
     })
 }
 
@@ -269,104 +313,6 @@ impl Drop for SysoGuard {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.0);
     }
-}
-
-/// Where the build's input record for `file_name` lives: beside the version folders, so it is
-/// never taken for a release artifact.
-fn cache_record_path(out_dir: &Path, file_name: &str) -> PathBuf {
-    let parent = out_dir.parent().unwrap_or(out_dir);
-    parent
-        .join(".build-cache")
-        .join(format!("{file_name}.inputs"))
-}
-
-/// SHA-256 over everything that decides the exe's bytes: toolchain, flags, environment that
-/// Go reads, the version resource, and every file of the Go module (`.git` and the generated
-/// `.syso` aside). Dependencies are pinned by `go.sum`, which is one of those files.
-fn inputs_digest(
-    req: &BuildRequest,
-    go_version: &str,
-    ldflags: &str,
-    syso: &[u8],
-) -> Result<String, BuildError> {
-    use sha2::{Digest, Sha256};
-    let mut h = Sha256::new();
-    for part in [
-        go_version,
-        ldflags,
-        req.package,
-        &req.stamp.commit_time.to_string(),
-    ] {
-        h.update((part.len() as u64).to_le_bytes());
-        h.update(part.as_bytes());
-    }
-    for index in 0..GO_ENV_INPUTS.len() {
-        let value = req.go_env.get(index).map_or("", String::as_str);
-        h.update((value.len() as u64).to_le_bytes());
-        h.update(value.as_bytes());
-    }
-    h.update(syso);
-    let mut files = Vec::new();
-    collect_files(req.module_dir, req.module_dir, &mut files)?;
-    files.sort();
-    for rel in files {
-        let bytes = std::fs::read(req.module_dir.join(&rel))
-            .map_err(io(format!("reading {}", rel.display())))?;
-        let name = rel.to_string_lossy();
-        h.update((name.len() as u64).to_le_bytes());
-        h.update(name.as_bytes());
-        h.update((bytes.len() as u64).to_le_bytes());
-        h.update(&bytes);
-    }
-    Ok(format!("{:x}", h.finalize()))
-}
-
-fn collect_files(root: &Path, dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), BuildError> {
-    for entry in std::fs::read_dir(dir).map_err(io(format!("listing {}", dir.display())))? {
-        let entry = entry.map_err(io(format!("listing {}", dir.display())))?;
-        let name = entry.file_name();
-        let name = name.to_string_lossy();
-        if name.starts_with('.') || name == SYSO_NAME {
-            continue;
-        }
-        let path = entry.path();
-        if entry
-            .file_type()
-            .map_err(io(format!("reading {}", path.display())))?
-            .is_dir()
-        {
-            collect_files(root, &path, out)?;
-        } else {
-            out.push(path.strip_prefix(root).unwrap_or(&path).to_path_buf());
-        }
-    }
-    Ok(())
-}
-
-/// The exe's size when `record` says it was built from `inputs` and it still has the recorded
-/// hash (so an edited or truncated exe is rebuilt).
-fn cached_exe(record: &Path, exe: &Path, inputs: &str) -> Option<u64> {
-    let text = std::fs::read_to_string(record).ok()?;
-    let (recorded_inputs, recorded_sha) = text.trim().split_once(' ')?;
-    if recorded_inputs != inputs {
-        return None;
-    }
-    let bytes = std::fs::read(exe).ok()?;
-    use sha2::{Digest, Sha256};
-    (format!("{:x}", Sha256::digest(&bytes)) == recorded_sha).then_some(bytes.len() as u64)
-}
-
-/// Best effort: a missing record only costs a rebuild next time.
-fn write_cache_record(record: &Path, exe: &Path, inputs: &str) {
-    use sha2::{Digest, Sha256};
-    let Ok(bytes) = std::fs::read(exe) else {
-        return;
-    };
-    let line = format!("{inputs} {:x}\n", Sha256::digest(&bytes));
-    if let Some(dir) = record.parent() {
-        let _ = std::fs::create_dir_all(dir);
-    }
-    let _ = std::fs::write(record, line);
 }
 
 /// The VERSIONINFO stamped into the exe: what Explorer's Details tab and the MSI File table show.

@@ -538,7 +538,9 @@ mod tests {
         assert_eq!(c.channel, "stable");
         assert_eq!(c.recovery.restart_delay_ms, 60_000);
         assert!(c.firewall.is_empty());
-        assert!(c.ldflags.is_empty() && c.flags.is_empty() && c.tags.is_empty() && c.env.is_empty());
+        assert!(
+            c.ldflags.is_empty() && c.flags.is_empty() && c.tags.is_empty() && c.env.is_empty()
+        );
     }
 
     #[test]
@@ -547,7 +549,9 @@ mod tests {
         v["ldflags"] = json!(["-s -w", "-X main.version={{.Verison}}"]);
         let e = error_of(v);
         assert!(
-            e.ends_with("key `ldflags[1]`: unknown template field {{.Verison}}; did you mean {{.Version}}?"),
+            e.ends_with(
+                "key `ldflags[1]`: unknown template field {{.Verison}}; did you mean {{.Version}}?"
+            ),
             "{e}"
         );
         assert!(e.contains("/repo/Cargo.toml"), "{e}");

@@ -64,7 +64,10 @@ mod tests {
             .into_iter()
             .collect();
         let shown = format!("{vars:?}");
-        assert!(shown.contains("TOKEN") && !shown.contains("s3cr3t"), "{shown}");
+        assert!(
+            shown.contains("TOKEN") && !shown.contains("s3cr3t"),
+            "{shown}"
+        );
         assert_eq!(vars.get("TOKEN"), Some("s3cr3t"));
         assert_eq!(vars.get("OTHER"), None);
     }

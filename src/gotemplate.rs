@@ -17,14 +17,26 @@ use crate::stamp::Stamp;
 /// Fields a template may name, as GoReleaser spells them, each with what it renders to.
 pub const FIELDS: &[(&str, &str)] = &[
     ("ProjectName", "the exe name (`exe_name`)"),
-    ("Version", "the version released, without a leading v (1.4.1-dev.7+g1a2b3c4)"),
-    ("Tag", "the nearest tag, with its v (v1.4.0; v0.0.0 when there is none)"),
-    ("Commit", "the full commit hash (as GoReleaser, the same as FullCommit)"),
+    (
+        "Version",
+        "the version released, without a leading v (1.4.1-dev.7+g1a2b3c4)",
+    ),
+    (
+        "Tag",
+        "the nearest tag, with its v (v1.4.0; v0.0.0 when there is none)",
+    ),
+    (
+        "Commit",
+        "the full commit hash (as GoReleaser, the same as FullCommit)",
+    ),
     ("FullCommit", "the full commit hash"),
     ("ShortCommit", "the abbreviated commit hash (7 characters)"),
     ("CommitDate", "the commit time, RFC 3339 UTC"),
     ("CommitTimestamp", "the commit time, Unix seconds"),
-    ("Date", "the commit time, RFC 3339 UTC (no wall clock: builds are reproducible)"),
+    (
+        "Date",
+        "the commit time, RFC 3339 UTC (no wall clock: builds are reproducible)",
+    ),
     ("Timestamp", "the commit time, Unix seconds (no wall clock)"),
     ("IsGitDirty", "true or false"),
     ("IsGitClean", "true or false"),
@@ -32,7 +44,10 @@ pub const FIELDS: &[(&str, &str)] = &[
     ("Major", "the version's major number"),
     ("Minor", "the version's minor number"),
     ("Patch", "the version's patch number"),
-    ("Prerelease", "the version's pre-release part (dev.7), empty for a release"),
+    (
+        "Prerelease",
+        "the version's pre-release part (dev.7), empty for a release",
+    ),
     ("RawVersion", "Major.Minor.Patch"),
     ("Os", "windows"),
     ("Arch", "amd64"),
@@ -73,7 +88,10 @@ fn unknown_fix(suggestion: Option<&str>) -> String {
     match suggestion {
         Some(s) => format!("; did you mean {{{{.{s}}}}}?"),
         None => {
-            let names: Vec<String> = FIELDS.iter().map(|(n, _)| format!("{{{{.{n}}}}}")).collect();
+            let names: Vec<String> = FIELDS
+                .iter()
+                .map(|(n, _)| format!("{{{{.{n}}}}}"))
+                .collect();
             format!(
                 "\nfix: use one of {}, or {{{{.Env.NAME}}}} (README \"Stamping\")",
                 names.join(", ")
@@ -116,7 +134,11 @@ pub fn parse(text: &str) -> Result<Template, TemplateError> {
             at: text[..text.len() - rest.len() + open].chars().count(),
         })?;
         let mut action = &after[..close];
-        let mut before = if trim_next { before.trim_start() } else { before };
+        let mut before = if trim_next {
+            before.trim_start()
+        } else {
+            before
+        };
         // Go's trim markers need a space: `{{- x}}` trims, `{{-3}}` is the number -3.
         if let Some(a) = action.strip_prefix("- ") {
             before = before.trim_end();
@@ -153,7 +175,9 @@ fn parse_action(action: &str) -> Result<Option<Field>, TemplateError> {
     };
     let path = action.strip_prefix('.').ok_or_else(unsupported)?;
     let is_identifier = |s: &str| {
-        s.chars().next().is_some_and(|c| c.is_alphabetic() || c == '_')
+        s.chars()
+            .next()
+            .is_some_and(|c| c.is_alphabetic() || c == '_')
             && s.chars().all(|c| c.is_alphanumeric() || c == '_')
     };
     if let Some(name) = path.strip_prefix("Env.") {
@@ -206,7 +230,9 @@ fn edit_distance(a: &str, b: &str) -> usize {
     for i in 1..=a.len() {
         for j in 1..=b.len() {
             let cost = usize::from(a[i - 1] != b[j - 1]);
-            let mut best = (d[i - 1][j] + 1).min(d[i][j - 1] + 1).min(d[i - 1][j - 1] + cost);
+            let mut best = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
             if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
                 best = best.min(d[i - 2][j - 2] + 1);
             }
@@ -336,12 +362,27 @@ mod tests {
         assert_eq!(r("{{.Tag}}"), "v1.4.0");
         assert_eq!(r("{{.ShortCommit}}"), "1a2b3c4");
         assert_eq!(r("{{.FullCommit}}"), r("{{.Commit}}"));
-        assert_eq!(r("{{.CommitTimestamp}}/{{.Timestamp}}"), "1795622562/1795622562");
+        assert_eq!(
+            r("{{.CommitTimestamp}}/{{.Timestamp}}"),
+            "1795622562/1795622562"
+        );
         assert_eq!(r("{{.CommitDate}}"), r("{{.Date}}"));
-        assert_eq!(r("{{.IsGitDirty}} {{.IsGitClean}} {{.GitTreeState}}"), "false true clean");
-        assert_eq!(r("{{.Major}}.{{.Minor}}.{{.Patch}}-{{.Prerelease}}"), "1.4.1-dev.7");
-        assert_eq!(r("{{.RawVersion}} {{.Os}}/{{.Arch}}"), "1.4.1 windows/amd64");
-        assert_eq!(r("{{.ProjectName}} by {{.Env.BUILDER}}"), "widget-tool by ci-7");
+        assert_eq!(
+            r("{{.IsGitDirty}} {{.IsGitClean}} {{.GitTreeState}}"),
+            "false true clean"
+        );
+        assert_eq!(
+            r("{{.Major}}.{{.Minor}}.{{.Patch}}-{{.Prerelease}}"),
+            "1.4.1-dev.7"
+        );
+        assert_eq!(
+            r("{{.RawVersion}} {{.Os}}/{{.Arch}}"),
+            "1.4.1 windows/amd64"
+        );
+        assert_eq!(
+            r("{{.ProjectName}} by {{.Env.BUILDER}}"),
+            "widget-tool by ci-7"
+        );
         for (name, _) in FIELDS {
             assert!(rendered(&format!("{{{{.{name}}}}}")).is_ok(), "{name}");
         }
@@ -349,7 +390,10 @@ mod tests {
 
     #[test]
     fn spaces_trim_markers_and_comments_are_go_template_syntax() {
-        assert_eq!(rendered("v={{ .Version }}").unwrap(), "v=1.4.1-dev.7+g1a2b3c4");
+        assert_eq!(
+            rendered("v={{ .Version }}").unwrap(),
+            "v=1.4.1-dev.7+g1a2b3c4"
+        );
         assert_eq!(rendered("a  {{- .Major -}}  b").unwrap(), "a1b");
         assert_eq!(rendered("x{{/* note */}}y").unwrap(), "xy");
         assert_eq!(rendered("no fields }} here").unwrap(), "no fields }} here");
@@ -365,7 +409,10 @@ mod tests {
         let e = parse("{{.shortcommit}}").unwrap_err().to_string();
         assert!(e.contains("did you mean {{.ShortCommit}}?"), "{e}");
         let e = parse("{{.Flavour}}").unwrap_err().to_string();
-        assert!(e.contains("unknown template field {{.Flavour}}\nfix: use one of {{.ProjectName}}"), "{e}");
+        assert!(
+            e.contains("unknown template field {{.Flavour}}\nfix: use one of {{.ProjectName}}"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -373,18 +420,31 @@ mod tests {
         let e = parse("-X main.v={{.Version").unwrap_err();
         assert_eq!(e, TemplateError::Unclosed { at: 10 });
         assert!(e.to_string().contains("has no closing `}}`"), "{e}");
-        for bad in ["{{ replace .Version \"v\" \"\" }}", "{{if .IsGitDirty}}x{{end}}", "{{.Env.}}", "{{}}"] {
+        for bad in [
+            "{{ replace .Version \"v\" \"\" }}",
+            "{{if .IsGitDirty}}x{{end}}",
+            "{{.Env.}}",
+            "{{}}",
+        ] {
             let e = parse(bad).unwrap_err();
             assert!(matches!(e, TemplateError::Unsupported { .. }), "{bad}: {e}");
         }
         let e = parse("{{.Branch}}").unwrap_err().to_string();
-        assert!(e.contains("not supported") && e.contains("{{.Env.NAME}}"), "{e}");
+        assert!(
+            e.contains("not supported") && e.contains("{{.Env.NAME}}"),
+            "{e}"
+        );
     }
 
     #[test]
     fn a_missing_environment_variable_is_named() {
         let e = rendered("{{.Env.NOT_THERE}}").unwrap_err();
-        assert_eq!(e, TemplateError::MissingEnv { name: "NOT_THERE".into() });
+        assert_eq!(
+            e,
+            TemplateError::MissingEnv {
+                name: "NOT_THERE".into()
+            }
+        );
         assert!(e.to_string().contains("NOT_THERE is not set"), "{e}");
     }
 
@@ -398,6 +458,9 @@ mod tests {
             project_name: "x",
             env: &env,
         };
-        assert_eq!(render("{{.Tag}} {{.IsGitDirty}} {{.GitTreeState}}", &data).unwrap(), "v0.0.0 true dirty");
+        assert_eq!(
+            render("{{.Tag}} {{.IsGitDirty}} {{.GitTreeState}}", &data).unwrap(),
+            "v0.0.0 true dirty"
+        );
     }
 }

@@ -58,6 +58,7 @@ fn try_build_in(repo: &Path, out_dir: &Path) -> Result<BuiltExe, gobuild::BuildE
         module_dir: &module_dir,
         package: "./cmd/hellosvc",
         version_package: "main",
+        stamping: Default::default(),
         exe_name: "hellosvc",
         stamp: &stamp,
         msi_version,
@@ -65,7 +66,7 @@ fn try_build_in(repo: &Path, out_dir: &Path) -> Result<BuiltExe, gobuild::BuildE
         manufacturer: "Example Corp",
         description: "An example Go service",
         out_dir,
-        go_env: &[],
+        go_env: &Default::default(),
     })
 }
 

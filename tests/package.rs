@@ -46,7 +46,7 @@ fn the_example_service_packages_into_an_msi_windows_installer_can_read() {
     let target = tempfile::tempdir().unwrap();
     project.target_dir = target.path().to_path_buf();
     let versioned = stamp::versioned(&project.root).unwrap();
-    let exe = gobuild::build_project(&project, &versioned, &[]).unwrap();
+    let exe = gobuild::build_project(&project, &versioned, &Default::default()).unwrap();
     let msi = package_msi::package_msi(
         &project,
         &versioned,

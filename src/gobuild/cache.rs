@@ -105,4 +105,3 @@ pub(super) fn write_cache_record(record: &Path, exe: &Path, inputs: &str) {
     }
     let _ = std::fs::write(record, line);
 }
-

@@ -152,7 +152,11 @@ fn kind_of(typ: &[Tok], value: Option<&[Tok]>, initialized: bool) -> VarKind {
         .any(|t| matches!(t, Tok::Punct('(' | '[' | '{')))
     {
         VarKind::Computed
-    } else if is_string_type || value.iter().all(|t| matches!(t, Tok::Str | Tok::Punct('+'))) {
+    } else if is_string_type
+        || value
+            .iter()
+            .all(|t| matches!(t, Tok::Str | Tok::Punct('+')))
+    {
         VarKind::String
     } else {
         VarKind::Untyped

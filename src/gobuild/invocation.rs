@@ -29,7 +29,13 @@ pub struct Stamping<'a> {
 }
 
 /// Variables the build always sets itself; `CGO_ENABLED` may be repeated as `0`.
-const FIXED_ENV: &[&str] = &["GOOS", "GOARCH", "GOFLAGS", "SOURCE_DATE_EPOCH", "CGO_ENABLED"];
+const FIXED_ENV: &[&str] = &[
+    "GOOS",
+    "GOARCH",
+    "GOFLAGS",
+    "SOURCE_DATE_EPOCH",
+    "CGO_ENABLED",
+];
 
 /// A configuration entry that cannot work: `key` (`flags[1]`) and why, with the fix.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -90,7 +96,9 @@ fn check_flag(flag: &str) -> Result<(), String> {
 
 fn check_tag(tag: &str) -> Result<(), String> {
     if tag.is_empty() || tag.contains(|c: char| c == ',' || c.is_whitespace()) {
-        return Err(format!("{tag:?}: one build tag per entry, without commas or spaces"));
+        return Err(format!(
+            "{tag:?}: one build tag per entry, without commas or spaces"
+        ));
     }
     Ok(())
 }
@@ -179,7 +187,10 @@ pub fn invocation(inputs: &InvocationInputs) -> Result<GoInvocation, StampingErr
         let default = format!("-s -w -buildid= -X {vp}.version={{{{.Version}}}} -X {vp}.commit={{{{.Commit}}}} -X {vp}.commitTime={{{{.CommitDate}}}} -X {vp}.dirty={{{{.IsGitDirty}}}}");
         render("version_package", &[default])?.remove(0)
     } else {
-        format!("{} -s -w -buildid=", render("ldflags", s.ldflags)?.join(" "))
+        format!(
+            "{} -s -w -buildid=",
+            render("ldflags", s.ldflags)?.join(" ")
+        )
     };
     let mut env: Vec<(String, String)> = render("env", s.env)?
         .into_iter()
@@ -245,7 +256,9 @@ impl GoInvocation {
 }
 
 fn shell_quote(s: &str) -> String {
-    if s.chars().all(|c| c.is_ascii_alphanumeric() || "-_=./:,+@".contains(c)) {
+    if s.chars()
+        .all(|c| c.is_ascii_alphanumeric() || "-_=./:,+@".contains(c))
+    {
         s.to_string()
     } else {
         format!("'{}'", s.replace('\'', r"'\''"))
@@ -279,7 +292,9 @@ pub fn x_flags(ldflags: &str) -> Vec<XFlag> {
     let mut out = Vec::new();
     let mut i = 0;
     while i < fields.len() {
-        let flag = fields[i].strip_prefix("--").or_else(|| fields[i].strip_prefix('-'));
+        let flag = fields[i]
+            .strip_prefix("--")
+            .or_else(|| fields[i].strip_prefix('-'));
         let arg = match flag {
             Some("X") => {
                 i += 1;
@@ -320,7 +335,9 @@ mod tests {
     }
 
     fn invoke(stamping: Stamping) -> Result<GoInvocation, StampingError> {
-        let vars: Variables = [("WHO".to_string(), "ci".to_string())].into_iter().collect();
+        let vars: Variables = [("WHO".to_string(), "ci".to_string())]
+            .into_iter()
+            .collect();
         invocation(&InvocationInputs {
             stamping,
             version_package: "main",
@@ -337,25 +354,62 @@ mod tests {
             inv.ldflags,
             "-s -w -buildid= -X main.version=1.2.3 -X main.commit=0123456789abcdef0123456789abcdef01234567 -X main.commitTime=2026-03-04T05:06:07Z -X main.dirty=false"
         );
-        assert_eq!(inv.flags, strings(&["-trimpath", "-buildvcs=false", &format!("-ldflags={}", inv.ldflags)]));
+        assert_eq!(
+            inv.flags,
+            strings(&[
+                "-trimpath",
+                "-buildvcs=false",
+                &format!("-ldflags={}", inv.ldflags)
+            ])
+        );
         assert_eq!(inv.stamps.len(), 4);
-        assert_eq!(inv.stamps[3], XFlag { variable: "main.dirty".into(), value: "false".into() });
+        assert_eq!(
+            inv.stamps[3],
+            XFlag {
+                variable: "main.dirty".into(),
+                value: "false".into()
+            }
+        );
     }
 
     #[test]
     fn configured_flags_come_before_the_reproducibility_flags() {
         let (ldflags, flags, tags, env) = (
-            strings(&["-s -w -X 'main.by={{.Env.WHO}} at {{.ShortCommit}}'", "-X=main.v={{.Version}}"]),
+            strings(&[
+                "-s -w -X 'main.by={{.Env.WHO}} at {{.ShortCommit}}'",
+                "-X=main.v={{.Version}}",
+            ]),
             strings(&["-mod=vendor"]),
             strings(&["netgo", "osusergo"]),
             strings(&["GOPRIVATE=example.org/*", "CGO_ENABLED=0"]),
         );
-        let inv = invoke(Stamping { ldflags: &ldflags, flags: &flags, tags: &tags, env: &env }).unwrap();
-        assert_eq!(inv.ldflags, "-s -w -X 'main.by=ci at 0123456' -X=main.v=1.2.3 -s -w -buildid=");
-        assert_eq!(&inv.flags[..4], strings(&["-mod=vendor", "-trimpath", "-buildvcs=false", "-tags=netgo,osusergo"]));
+        let inv = invoke(Stamping {
+            ldflags: &ldflags,
+            flags: &flags,
+            tags: &tags,
+            env: &env,
+        })
+        .unwrap();
+        assert_eq!(
+            inv.ldflags,
+            "-s -w -X 'main.by=ci at 0123456' -X=main.v=1.2.3 -s -w -buildid="
+        );
+        assert_eq!(
+            &inv.flags[..4],
+            strings(&[
+                "-mod=vendor",
+                "-trimpath",
+                "-buildvcs=false",
+                "-tags=netgo,osusergo"
+            ])
+        );
         assert_eq!(inv.env[0], ("GOPRIVATE".into(), "example.org/*".into()));
         assert_eq!(inv.env.last().unwrap().0, "SOURCE_DATE_EPOCH");
-        let vars: Vec<_> = inv.stamps.iter().map(|x| (x.variable.as_str(), x.value.as_str())).collect();
+        let vars: Vec<_> = inv
+            .stamps
+            .iter()
+            .map(|x| (x.variable.as_str(), x.value.as_str()))
+            .collect();
         assert_eq!(vars, [("main.by", "ci at 0123456"), ("main.v", "1.2.3")]);
         let line = inv.command_line(Path::new("/out/x.exe"), "./cmd/x");
         assert!(line.starts_with("GOOS=windows GOARCH=amd64 CGO_ENABLED=0 SOURCE_DATE_EPOCH=1772600767 GOPRIVATE='example.org/*' CGO_ENABLED=0 go build -mod=vendor"), "{line}");
@@ -365,7 +419,14 @@ mod tests {
     fn conflicting_entries_are_refused_naming_the_key() {
         let bad = |flags: &[&str], env: &[&str], tags: &[&str]| {
             let (f, e, t) = (strings(flags), strings(env), strings(tags));
-            Stamping { flags: &f, env: &e, tags: &t, ..Default::default() }.check().unwrap_err()
+            Stamping {
+                flags: &f,
+                env: &e,
+                tags: &t,
+                ..Default::default()
+            }
+            .check()
+            .unwrap_err()
         };
         let e = bad(&["-trimpath", "-ldflags=-s"], &[], &[]);
         assert_eq!(e.key, "flags[1]");
@@ -373,8 +434,15 @@ mod tests {
         assert!(bad(&["-o", "x"], &[], &[]).message.contains("-o"));
         assert!(bad(&["vendor"], &[], &[]).message.contains("not a flag"));
         let e = bad(&[], &["GOOS=linux"], &[]);
-        assert!(e.to_string().starts_with("[workspace.metadata.winrelease] key `env[0]`: GOOS is set by winrelease"), "{e}");
-        assert!(bad(&[], &["CGO_ENABLED=1"], &[]).message.contains("CGO_ENABLED"));
+        assert!(
+            e.to_string().starts_with(
+                "[workspace.metadata.winrelease] key `env[0]`: GOOS is set by winrelease"
+            ),
+            "{e}"
+        );
+        assert!(bad(&[], &["CGO_ENABLED=1"], &[])
+            .message
+            .contains("CGO_ENABLED"));
         assert!(bad(&[], &["NOEQUALS"], &[]).message.contains("NAME=value"));
         assert!(bad(&[], &[], &["a,b"]).message.contains("one build tag"));
     }
@@ -382,14 +450,21 @@ mod tests {
     #[test]
     fn a_missing_variable_names_the_key_and_the_variable() {
         let ldflags = strings(&["-X main.v={{.Version}}", "-X main.b={{.Env.NOPE}}"]);
-        let e = invoke(Stamping { ldflags: &ldflags, ..Default::default() }).unwrap_err();
+        let e = invoke(Stamping {
+            ldflags: &ldflags,
+            ..Default::default()
+        })
+        .unwrap_err();
         assert_eq!(e.key, "ldflags[1]");
         assert!(e.message.contains("NOPE is not set"), "{e}");
     }
 
     #[test]
     fn ldflags_split_as_go_splits_them() {
-        assert_eq!(split_quoted(r#" -X "main.a=x y"  -X 'b=c' d'e f "#), strings(&["-X", "main.a=x y", "-X", "b=c", "d'e", "f"]));
+        assert_eq!(
+            split_quoted(r#" -X "main.a=x y"  -X 'b=c' d'e f "#),
+            strings(&["-X", "main.a=x y", "-X", "b=c", "d'e", "f"])
+        );
         let xs = x_flags(r#"-s --X a.b=1 -X=e.f=3 -Xnot=4"#);
         let vars: Vec<_> = xs.iter().map(|x| x.variable.as_str()).collect();
         assert_eq!(vars, ["a.b", "e.f"]);

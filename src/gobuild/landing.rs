@@ -66,16 +66,30 @@ impl std::fmt::Display for StampReport {
             writeln!(f, "-X {} has no effect: {}", u.variable, u.reason)?;
         }
         if self.candidates.is_empty() {
-            writeln!(f, "no linked package of {} declares a string variable with a version-like name", self.module)?;
+            writeln!(
+                f,
+                "no linked package of {} declares a string variable with a version-like name",
+                self.module
+            )?;
         } else {
-            writeln!(f, "the linked packages of {} declare these string variables:", self.module)?;
+            writeln!(
+                f,
+                "the linked packages of {} declare these string variables:",
+                self.module
+            )?;
             for c in &self.candidates {
                 writeln!(f, "  {c}")?;
             }
         }
-        let example = self.candidates.first().map_or("<importpath>.<name>", String::as_str);
+        let example = self
+            .candidates
+            .first()
+            .map_or("<importpath>.<name>", String::as_str);
         if self.configured {
-            write!(f, "fix: change `ldflags` in [workspace.metadata.winrelease] to -X {example}=…")
+            write!(
+                f,
+                "fix: change `ldflags` in [workspace.metadata.winrelease] to -X {example}=…"
+            )
         } else {
             write!(f, "fix: set `ldflags` in [workspace.metadata.winrelease] (GoReleaser style) to -X {example}={{{{.Version}}}} …, or point `version_package` at the package declaring `version`, `commit`, `commitTime` and `dirty`")
         }
@@ -136,11 +150,13 @@ fn no_effect(
             .find(|p| p.import_path == path && !(root_is_main && !p.dep_only))
     };
     let Some(target) = target else {
-        return Ok(Some(if root_is_main && root.is_some_and(|r| r.import_path == path) {
-            format!("the main package's variables are written `main.{name}`, not with its import path")
-        } else {
-            format!("package {path} is not linked into {package}")
-        }));
+        return Ok(Some(
+            if root_is_main && root.is_some_and(|r| r.import_path == path) {
+                format!("the main package's variables are written `main.{name}`, not with its import path")
+            } else {
+                format!("package {path} is not linked into {package}")
+            },
+        ));
     };
     let vars = package_vars(target)?;
     Ok(match vars.iter().find(|v| v.name == name).map(|v| v.kind) {
@@ -156,7 +172,10 @@ fn no_effect(
 /// The main module's linked string variables whose names look like version data.
 fn candidates(packages: &[GoPackage], root: Option<&GoPackage>) -> Result<Vec<String>, BuildError> {
     let mut out = Vec::new();
-    for p in packages.iter().filter(|p| p.module.as_ref().is_some_and(|m| m.main)) {
+    for p in packages
+        .iter()
+        .filter(|p| p.module.as_ref().is_some_and(|m| m.main))
+    {
         let prefix = if root.is_some_and(|r| std::ptr::eq(r, p)) && p.name == "main" {
             "main"
         } else {
@@ -205,7 +224,9 @@ fn go_list(
         .map_err(super::io("running go list"))?;
     if !output.status.success() {
         return Err(BuildError::GoListFailed {
-            output: String::from_utf8_lossy(&output.stderr).trim_end().to_string(),
+            output: String::from_utf8_lossy(&output.stderr)
+                .trim_end()
+                .to_string(),
         });
     }
     serde_json::Deserializer::from_slice(&output.stdout)
@@ -225,7 +246,8 @@ mod tests {
         let report = StampReport {
             unlanded: vec![Unlanded {
                 variable: "example.org/w/internal/buildinfo.Verison".into(),
-                reason: "package example.org/w/internal/buildinfo declares no variable `Verison`".into(),
+                reason: "package example.org/w/internal/buildinfo declares no variable `Verison`"
+                    .into(),
             }],
             module: "example.org/w".into(),
             candidates: vec!["example.org/w/internal/buildinfo.Version".into()],
@@ -241,7 +263,15 @@ mod tests {
 
     #[test]
     fn version_like_names() {
-        for n in ["Version", "gitCommit", "Revision", "BuildDate", "builtBy", "dirty", "Branch"] {
+        for n in [
+            "Version",
+            "gitCommit",
+            "Revision",
+            "BuildDate",
+            "builtBy",
+            "dirty",
+            "Branch",
+        ] {
             assert!(version_like(n), "{n}");
         }
         assert!(!version_like("logger"));

@@ -142,6 +142,19 @@ impl<'a> BuildRequest<'a> {
     }
 }
 
+impl BuildRequest<'_> {
+    /// The `go` invocation this request builds with (templates rendered, windows/amd64).
+    pub fn invocation(&self) -> Result<GoInvocation, StampingError> {
+        invocation(&InvocationInputs {
+            stamping: self.stamping,
+            version_package: self.version_package,
+            stamp: self.stamp,
+            exe_name: self.exe_name,
+            vars: &self.go_env.vars,
+        })
+    }
+}
+
 /// The built executable.
 #[derive(Debug, Clone)]
 pub struct BuiltExe {
@@ -180,13 +193,7 @@ pub fn exe_file_name(exe_name: &str, version: &semver::Version) -> String {
 pub fn build(req: &BuildRequest) -> Result<BuiltExe, BuildError> {
     let go_version = go_version()?;
     check_go_mod(req.module_dir, &go_version)?;
-    let invocation = invocation(&InvocationInputs {
-        stamping: req.stamping,
-        version_package: req.version_package,
-        stamp: req.stamp,
-        exe_name: req.exe_name,
-        vars: &req.go_env.vars,
-    })?;
+    let invocation = req.invocation()?;
     let syso_bytes = winversion::coff_object(&version_info(req))?;
     let file_name = exe_file_name(req.exe_name, &req.stamp.version);
     let final_path = req.out_dir.join(&file_name);

@@ -102,7 +102,7 @@ impl Fixture {
             "fixture repository is dirty at {tag}"
         );
         let started = Instant::now();
-        let exe = gobuild::build_project(&self.project, &versioned, &[])
+        let exe = gobuild::build_project(&self.project, &versioned, &Default::default())
             .unwrap_or_else(|e| panic!("pipeline build of {tag} failed: {e}"));
         eprintln!(
             "built {tag}: {} ({} bytes) in {:.1} s",

@@ -147,7 +147,7 @@ fn no_effect(
     } else {
         packages
             .iter()
-            .find(|p| p.import_path == path && !(root_is_main && !p.dep_only))
+            .find(|p| p.import_path == path && (p.dep_only || !root_is_main))
     };
     let Some(target) = target else {
         return Ok(Some(

@@ -13,6 +13,7 @@ pub mod package_msi;
 pub mod portable_zip;
 pub mod publish;
 pub mod release;
+pub mod service_config;
 pub mod sign;
 pub mod site_transform;
 pub mod stamp;

@@ -32,6 +32,7 @@ pub(super) enum ChildKind {
 /// Filename/DefaultDir value of every child, from [`Tree::short_names`].
 pub(super) type ShortNames = HashMap<ChildKind, String>;
 
+/// The folders of the package and what each one holds.
 #[derive(Default)]
 pub(super) struct Tree {
     rows: Vec<(String, Option<String>, String)>, // key, parent, long name ("" for roots)

@@ -8,6 +8,11 @@
 //!   version, still installed and running.
 //! - Every custom action that changes the system is deferred (in-script, 0x400) and runs without
 //!   impersonation (0x800) as LocalSystem, between InstallInitialize and InstallFinalize.
+//!
+//! This module writes the data tables (Property, Directory, Component, File, Feature, Media,
+//! service, Event Log, Upgrade); `custom_actions` the CustomAction rows and where they run;
+//! `sequences` the five sequence tables. Invariant: no check happens here that could fail on a
+//! valid plan, except the length of a custom action's command line, which is known only here.
 
 mod custom_actions;
 mod sequences;

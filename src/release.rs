@@ -10,12 +10,15 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
+use crate::authenticode::{self, AuthenticodeConfig};
 use crate::config::{check_channel_name, Project};
 use crate::gobuild::{self, BuiltExe};
-use crate::manifest::{self, MsiArtifact, MsiIdentity, TrustRequest, TrustSummary};
+use crate::keys::{self, KeyEnvironment, KeySettings, Passphrase};
+use crate::manifest::{self, MsiIdentity};
 use crate::package_msi::{self, BuiltMsi};
 use crate::pipeline::{self, PipelineError, Versioned};
-use crate::sign::{self, KeyEnvironment, KeySettings};
+use crate::portable_zip;
+use crate::trust::{self, MsiArtifact, TrustRequest, TrustSummary};
 use crate::verify::{self, CheckLine};
 
 /// Channel a `--snapshot` release goes to unless another (non-stable) one is named.
@@ -32,6 +35,11 @@ pub struct ReleaseOptions {
     pub store: Option<String>,
     /// A secret key file, when not given through the environment.
     pub key_file: Option<PathBuf>,
+    /// The signing key's environment (read by the CLI).
+    pub key_env: KeyEnvironment,
+    /// The Authenticode key's passphrase (the CLI reads it from
+    /// [`authenticode::ENV_AUTHENTICODE_PASSPHRASE`]).
+    pub authenticode_passphrase: Option<Passphrase>,
 }
 
 /// Where the signing key will come from.
@@ -73,6 +81,12 @@ pub struct ReleasePlan {
     pub warnings: Vec<String>,
     #[serde(skip)]
     pub versioned: Versioned,
+    /// Where [`execute`] loads the signing key from.
+    #[serde(skip)]
+    pub key_env: KeyEnvironment,
+    /// The Authenticode settings, when `[authenticode]` is configured.
+    #[serde(skip)]
+    pub authenticode: Option<AuthenticodeConfig>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -82,15 +96,17 @@ pub enum ReleaseError {
     #[error("{0}")]
     Refused(String),
     #[error(transparent)]
-    Key(#[from] sign::KeyError),
+    Key(#[from] keys::KeyError),
+    #[error("portable zip: {0}")]
+    Zip(#[from] portable_zip::ZipError),
     #[error(transparent)]
-    Trust(#[from] manifest::TrustError),
+    Trust(#[from] trust::TrustError),
     #[error(transparent)]
     Manifest(#[from] manifest::ManifestError),
     #[error("the release just written does not verify: {0}")]
     SelfCheck(verify::VerifyFailure),
     #[error("Authenticode: {0}")]
-    Authenticode(#[from] sign::AuthenticodeError),
+    Authenticode(#[from] authenticode::AuthenticodeError),
     #[error("Group Policy check: {0}")]
     Gpo(#[from] crate::site_transform::SiteTransformError),
     #[error("release store: {0}")]
@@ -202,7 +218,7 @@ pub fn plan(project: &Project, options: &ReleaseOptions) -> Result<ReleasePlan, 
     if matches!(key, KeyPlan::Development(_)) {
         warnings.push(format!(
             "no signing key configured: signing with the development key (not for production); set {} for a real release",
-            sign::ENV_SECRET_KEY
+            keys::ENV_SECRET_KEY
         ));
     }
     Ok(ReleasePlan {
@@ -220,6 +236,11 @@ pub fn plan(project: &Project, options: &ReleaseOptions) -> Result<ReleasePlan, 
         warnings,
         version,
         versioned,
+        key_env: options.key_env.clone(),
+        authenticode: AuthenticodeConfig::from_project(
+            project,
+            options.authenticode_passphrase.clone(),
+        ),
     })
 }
 
@@ -254,18 +275,18 @@ fn next_release_hint(version: &semver::Version) -> String {
 }
 
 fn key_plan(project: &Project, options: &ReleaseOptions) -> Result<KeyPlan, ReleaseError> {
-    let env = KeyEnvironment::from_process();
-    if std::env::var_os(sign::ENV_SECRET_KEY).is_some_and(|v| !v.is_empty()) {
+    let env = &options.key_env;
+    if env.has_secret_key() {
         return Ok(KeyPlan::Environment);
     }
     if let Some(file) = &options.key_file {
         return Ok(KeyPlan::File(file.clone()));
     }
     if env.is_ci() {
-        return Err(sign::KeyError::MissingInCi.into());
+        return Err(keys::KeyError::MissingInCi.into());
     }
     Ok(KeyPlan::Development(
-        project.out_dir().join(sign::DEV_KEY_DIR),
+        project.out_dir().join(keys::DEV_KEY_DIR),
     ))
 }
 
@@ -359,7 +380,7 @@ pub fn execute(
     if let KeyPlan::File(path) = &plan.key {
         settings.key_file = Some(path.clone());
     }
-    let key = sign::load_release_key(&settings, &KeyEnvironment::from_process())?;
+    let key = keys::load_release_key(&settings, &plan.key_env)?;
     let versioned = &plan.versioned;
     if plan.store == default_store(project) {
         // The default store lives under target/ and is made on first use.
@@ -405,15 +426,14 @@ pub fn execute(
         |e| format!("{} ({} bytes)", file_name(&e.path), e.size),
     )?;
     progress.command(Stage::Build, &exe.command_line);
-    let authenticode = authenticode_config(project);
-    if let Some(config) = &authenticode {
+    if let Some(config) = &plan.authenticode {
         // Signed in place before packaging, so the MSI installs the signed exe. The signing
         // time is the commit's: without a timestamp server the signed exe is reproducible.
         timed(
             progress,
             &mut timings,
             Stage::Authenticode,
-            || sign::authenticode_sign(&exe.path, &exe.path, config, versioned.stamp.commit_time),
+            || authenticode::sign(&exe.path, &exe.path, config, versioned.stamp.commit_time),
             |()| format!("signed {}", file_name(&exe.path)),
         )?;
     }
@@ -431,8 +451,8 @@ pub fn execute(
             )
         },
     )?;
-    if let Some(config) = &authenticode {
-        sign::authenticode_sign(&msi.path, &msi.path, config, versioned.stamp.commit_time)?;
+    if let Some(config) = &plan.authenticode {
+        authenticode::sign(&msi.path, &msi.path, config, versioned.stamp.commit_time)?;
     }
     let previous_msi = previous
         .as_deref()
@@ -464,7 +484,9 @@ pub fn execute(
         &mut timings,
         Stage::Sign,
         || -> Result<TrustSummary, ReleaseError> {
+            let zip = portable_zip::portable_zip(project, versioned, &exe)?;
             let mut request = TrustRequest::new(project, versioned, &exe);
+            request.zip = Some(zip.path);
             request.channel = plan.channel.clone();
             request.previous_manifest = previous.clone();
             request.transforms = gpo.transforms.iter().map(|t| t.path.clone()).collect();
@@ -477,7 +499,7 @@ pub fn execute(
                     &msi.package_code,
                 )?,
             });
-            Ok(manifest::release_trust(&request, &key)?)
+            Ok(trust::release_trust(&request, &key)?)
         },
         |t| format!("{} artifacts signed by key {}", t.artifacts.len(), t.key_id),
     )?;
@@ -532,37 +554,6 @@ pub fn execute(
         trust,
         verification: verified.lines,
         timings,
-    })
-}
-
-/// Environment variable holding the Authenticode key's passphrase.
-pub const ENV_AUTHENTICODE_PASSPHRASE: &str = "WINRELEASE_AUTHENTICODE_PASSPHRASE";
-
-/// The Authenticode settings, when `[authenticode]` is configured.
-fn authenticode_config(project: &Project) -> Option<sign::AuthenticodeConfig> {
-    let settings = project.config.authenticode.as_ref()?;
-    let passphrase = std::env::var(ENV_AUTHENTICODE_PASSPHRASE)
-        .ok()
-        .filter(|p| !p.is_empty())
-        .map(sign::Passphrase::new);
-    let path = |p: &PathBuf| project.root.join(p);
-    let identity = match (&settings.pkcs12, &settings.certificate, &settings.key) {
-        (Some(file), _, _) => sign::AuthenticodeIdentity::Pkcs12 {
-            file: path(file),
-            passphrase,
-        },
-        (None, Some(certs), Some(key)) => sign::AuthenticodeIdentity::CertAndKey {
-            certs: path(certs),
-            key: path(key),
-            passphrase,
-        },
-        _ => return None, // refused by config validation
-    };
-    Some(sign::AuthenticodeConfig {
-        identity,
-        description: project.config.product.clone(),
-        url: project.config.help_url.clone(),
-        timestamp_url: settings.timestamp_url.clone(),
     })
 }
 

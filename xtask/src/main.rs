@@ -2,6 +2,7 @@
 //! the library; all behaviour lives in `winrelease`.
 
 mod bench;
+mod env;
 mod progress;
 mod release_cmd;
 mod repro;
@@ -15,7 +16,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use winrelease::config::Project;
-use winrelease::{pipeline, sign, verify};
+use winrelease::{keys, pipeline, verify};
 
 #[derive(Parser)]
 #[command(
@@ -119,6 +120,8 @@ impl ReleaseArgs {
                 channel: self.channel,
                 store: self.store,
                 key_file: self.key,
+                key_env: env::key_environment(),
+                authenticode_passphrase: env::authenticode_passphrase(),
             },
             dry_run: self.dry_run || dry_run,
             json: self.json,
@@ -213,13 +216,13 @@ fn run(cli: Cli) -> Result<i32> {
             release_cmd::run(&project, args.flags(cli.verbose, true))
         }
         Cmd::Keygen { out } => {
-            let passphrase = std::env::var(sign::ENV_PASSPHRASE).with_context(|| {
+            let passphrase = std::env::var(keys::ENV_PASSPHRASE).with_context(|| {
                 format!(
                     "set the passphrase for the new key in {}",
-                    sign::ENV_PASSPHRASE
+                    keys::ENV_PASSPHRASE
                 )
             })?;
-            let paths = sign::keygen(&out, &sign::Passphrase::new(passphrase))?;
+            let paths = keys::keygen(&out, &keys::Passphrase::new(passphrase))?;
             println!(
                 "public key:  {} (commit it; admins verify with it)",
                 paths.public.display()
@@ -228,8 +231,8 @@ fn run(cli: Cli) -> Result<i32> {
             println!(
                 "for CI: store `base64 -w0 {}` as the secret {} and the passphrase as {}",
                 paths.secret.display(),
-                sign::ENV_SECRET_KEY,
-                sign::ENV_PASSPHRASE
+                keys::ENV_SECRET_KEY,
+                keys::ENV_PASSPHRASE
             );
             Ok(0)
         }
@@ -238,7 +241,7 @@ fn run(cli: Cli) -> Result<i32> {
             pubkey,
             previous,
         } => {
-            let key = sign::load_public_key(&pubkey)?;
+            let key = keys::load_public_key(&pubkey)?;
             let now = SystemTime::now()
                 .duration_since(UNIX_EPOCH)
                 .map_or(0, |d| d.as_secs() as i64);

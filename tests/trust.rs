@@ -11,16 +11,18 @@ use std::process::Command;
 
 use proptest::prelude::*;
 use semver::Version;
+use winrelease::binding::Binding;
+use winrelease::digest::{hash_file, Sha256Digest, SHA256SUMS_FILE};
+use winrelease::keys::{
+    self, keygen, keygen_with_kdf, load_release_key, KeyEnvironment, KeyError, KeySettings,
+    KeySource, Passphrase, ReleaseKey,
+};
 use winrelease::manifest::{
-    release_trust, ArtifactKind, Manifest, MsiArtifact, MsiIdentity, TrustRequest, TrustSummary,
-    DEFAULT_EXPIRY_DAYS, MANIFEST_FILE,
+    ArtifactKind, Manifest, MsiIdentity, DEFAULT_EXPIRY_DAYS, MANIFEST_FILE,
 };
-use winrelease::portable_zip::{self, ZipRequest};
-use winrelease::sign::{
-    self, hash_file, keygen, keygen_with_kdf, load_release_key, Binding, KeyEnvironment, KeyError,
-    KeySettings, KeySource, Passphrase, ReleaseKey, Sha256Digest, SHA256SUMS_FILE,
-};
+use winrelease::portable_zip::{self, WrittenZip, ZipError, ZipRequest};
 use winrelease::stamp::Stamp;
+use winrelease::trust::{release_trust, MsiArtifact, TrustRequest, TrustSummary};
 use winrelease::verify::{verify_release, CheckStatus, VerifyError, VerifyFailure};
 use winrelease::version::msi_version;
 
@@ -91,6 +93,8 @@ fn release_dir(root: &Path, version: &str) -> PathBuf {
 
 struct ReleaseOptions<'a> {
     msi: bool,
+    /// Make the portable zip (with [`config_template`]) before the trust stage.
+    zip: bool,
     previous: Option<&'a Path>,
     expiry_days: u32,
     commit_time: i64,
@@ -101,6 +105,7 @@ impl Default for ReleaseOptions<'_> {
     fn default() -> Self {
         ReleaseOptions {
             msi: true,
+            zip: true,
             previous: None,
             expiry_days: DEFAULT_EXPIRY_DAYS,
             commit_time: COMMIT_TIME,
@@ -128,23 +133,45 @@ fn request(root: &Path, version: &str, options: &ReleaseOptions) -> TrustRequest
             .unwrap(),
         }
     });
-    TrustRequest {
+    let mut request = TrustRequest {
         product: PRODUCT.into(),
         channel: "stable".into(),
-        exe_name: EXE_NAME.into(),
         msi_version: msi_version(&stamp.version).unwrap(),
         stamp,
         go_version: "go1.26.8".into(),
         version_dir: dir,
         exe,
         msi,
+        zip: None,
         transforms: Vec::new(),
-        config_template: config_template(),
-        template_values: [("listen_port".to_string(), "8080".to_string())].into(),
-        license: options.license.map(Path::to_path_buf),
         previous_manifest: options.previous.map(Path::to_path_buf),
         expiry_days: options.expiry_days,
+    };
+    if options.zip {
+        let zip = make_zip(&request, &config_template(), options.license).unwrap();
+        request.zip = Some(zip.path);
     }
+    request
+}
+
+/// The zip stage for `request`'s exe, into its version folder.
+fn make_zip(
+    request: &TrustRequest,
+    template: &Path,
+    license: Option<&Path>,
+) -> Result<WrittenZip, ZipError> {
+    let values = [("listen_port".to_string(), "8080".to_string())].into();
+    let zip_request = ZipRequest {
+        exe_name: EXE_NAME,
+        exe_path: &request.exe,
+        product: PRODUCT,
+        stamp: &request.stamp,
+        config_template: template,
+        template_values: &values,
+        license,
+    };
+    let name = portable_zip::zip_file_name(EXE_NAME, &request.stamp.version);
+    portable_zip::write_zip(&zip_request, &request.version_dir.join(name))
 }
 
 fn release(root: &Path, key: &ReleaseKey, version: &str, options: &ReleaseOptions) -> TrustSummary {
@@ -791,7 +818,11 @@ fn manifest_older_than_the_release_it_follows_is_a_rollback() {
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
         .collect();
-    assert_eq!(written.len(), 2, "only the exe and MSI: {written:?}");
+    assert_eq!(
+        written.len(),
+        3,
+        "only what the earlier stages wrote (exe, MSI, zip): {written:?}"
+    );
 }
 
 #[test]
@@ -1067,9 +1098,9 @@ fn keygen_writes_minisign_files_with_owner_only_secret_and_never_overwrites() {
     assert!(matches!(err, KeyError::WrongPassphrase { .. }), "{err}");
 
     // The public key loads for `verify --pubkey`.
-    let loaded = sign::load_public_key(&paths.public).unwrap();
+    let loaded = keys::load_public_key(&paths.public).unwrap();
     assert_eq!(loaded.key_id(), paths.key_id);
-    let err = sign::load_public_key(&paths.secret)
+    let err = keys::load_public_key(&paths.secret)
         .unwrap_err()
         .to_string();
     assert!(
@@ -1230,9 +1261,12 @@ fn no_secret_reaches_any_output() {
     messages.push(format!("{summary:?}"));
     let verified = verify_release(&summary.manifest, &key.public_key(), COMMIT_TIME, None).unwrap();
     messages.extend(verified.lines.iter().map(|l| l.to_string()));
-    // A failed trust stage's error, too.
+    // A failed zip stage's and a failed trust stage's error, too.
     let mut bad = request(&root, "1.2.4", &ReleaseOptions::default());
-    bad.config_template = work.path().join("missing.json");
+    let err = make_zip(&bad, &work.path().join("missing.json"), None).unwrap_err();
+    messages.push(err.to_string());
+    messages.push(format!("{err:?}"));
+    bad.expiry_days = 0;
     let err = release_trust(&bad, &key).unwrap_err();
     messages.push(err.to_string());
     messages.push(format!("{err:?}"));
@@ -1435,9 +1469,15 @@ fn bad_config_template_fails_the_stage_and_leaves_nothing() {
     let root = tempfile::tempdir().unwrap();
     let template = root.path().join("config.json");
     fs::write(&template, "{\n  \"port\": {{listen_prot}}\n}\n").unwrap();
-    let mut req = request(root.path(), "1.0.0", &ReleaseOptions::default());
-    req.config_template = template.clone();
-    let err = release_trust(&req, &test_key()).unwrap_err().to_string();
+    let req = request(
+        root.path(),
+        "1.0.0",
+        &ReleaseOptions {
+            zip: false,
+            ..Default::default()
+        },
+    );
+    let err = make_zip(&req, &template, None).unwrap_err().to_string();
     assert!(err.contains(&template.display().to_string()), "{err}");
     assert!(err.contains("unknown placeholder {{listen_prot}}"), "{err}");
     assert!(err.contains("{{listen_port}}"), "{err}");

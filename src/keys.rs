@@ -617,6 +617,17 @@ mod tests {
     use super::*;
 
     #[test]
+    fn environment_values_empty_count_as_unset_and_only_ci_true_is_ci() {
+        let env = KeyEnvironment::from_variables(Some(" \n".into()), Some("".into()), Some("1"));
+        assert!(!env.has_secret_key() && env.passphrase.is_none() && !env.is_ci());
+        let env =
+            KeyEnvironment::from_variables(Some("k".into()), Some("pw\r\n".into()), Some("true"));
+        assert!(env.has_secret_key() && env.is_ci());
+        assert_eq!(env.passphrase.unwrap().bytes(), b"pw");
+        assert!(!KeyEnvironment::from_variables(None, None, None).is_ci());
+    }
+
+    #[test]
     fn env_key_accepts_text_and_base64_and_hides_garbage() {
         let (_, secret) = minisig::generate(&mut minisig::OsRng);
         let text = secret.to_unencrypted_file();

@@ -655,27 +655,7 @@ fn verify_signed(
     let mut sig_path = path.as_os_str().to_os_string();
     sig_path.push(SIGNATURE_SUFFIX);
     let sig_path = PathBuf::from(sig_path);
-    let bytes = read_limited(&sig_path, MAX_SIGNATURE_BYTES).or_else(|source| {
-        let error = if source.kind() == io::ErrorKind::NotFound {
-            VerifyError::Missing {
-                path: sig_path.clone(),
-                fix: "every file of a release has its signature next to it; copy the .minisig files too",
-            }
-        } else {
-            VerifyError::Io {
-                path: sig_path.clone(),
-                source,
-            }
-        };
-        fail(check, error)
-    })?;
-    let unreadable = |reason: String| VerifyError::SignatureUnreadable {
-        path: sig_path.clone(),
-        reason,
-    };
-    let text = std::str::from_utf8(&bytes)
-        .or_else(|_| fail(check, unreadable("not UTF-8 text".into())))?;
-    let signature = Signature::parse(text).or_else(|e| fail(check, unreadable(e.to_string())))?;
+    let signature = read_signature(check, &sig_path)?;
     match minisig::verify_prehash(key, &signature, &digest.prehash) {
         Ok(_) => {}
         Err(minisig::Error::KeyIdMismatch {
@@ -692,52 +672,97 @@ fn verify_signed(
             )
         }
         Err(minisig::Error::BadSignature) => {
-            // Say what happened to the file, when the manifest allows telling.
-            if let Some(size) = expected.size.filter(|s| *s != digest.size) {
-                return fail(
-                    check,
-                    VerifyError::SizeMismatch {
-                        path: path.to_path_buf(),
-                        expected: size,
-                        found: digest.size,
-                    },
-                );
-            }
-            if let Some(sha) = expected.sha256.filter(|s| *s != digest.sha256.to_hex()) {
-                return fail(
-                    check,
-                    VerifyError::HashMismatch {
-                        path: path.to_path_buf(),
-                        expected: sha.to_string(),
-                        found: digest.sha256,
-                    },
-                );
-            }
-            return fail(
-                check,
-                VerifyError::BadSignature {
-                    path: path.to_path_buf(),
-                },
-            );
+            return fail(check, explain_bad_signature(path, digest, expected))
         }
         Err(minisig::Error::BadGlobalSignature) => {
             return fail(check, VerifyError::CommentEdited { path: sig_path })
         }
-        Err(other) => return fail(check, unreadable(other.to_string())),
+        Err(other) => {
+            return fail(
+                check,
+                VerifyError::SignatureUnreadable {
+                    path: sig_path,
+                    reason: other.to_string(),
+                },
+            )
+        }
     }
+    check_binding(check, path, &sig_path, &signature, digest, expected)?;
+    Ok(signature.key_id())
+}
+
+/// Reads and parses the signature file `sig_path`.
+fn read_signature(check: &str, sig_path: &Path) -> Step<Signature> {
+    let bytes = read_limited(sig_path, MAX_SIGNATURE_BYTES).or_else(|source| {
+        let error = if source.kind() == io::ErrorKind::NotFound {
+            VerifyError::Missing {
+                path: sig_path.to_path_buf(),
+                fix: "every file of a release has its signature next to it; copy the .minisig files too",
+            }
+        } else {
+            VerifyError::Io {
+                path: sig_path.to_path_buf(),
+                source,
+            }
+        };
+        fail(check, error)
+    })?;
+    let unreadable = |reason: String| VerifyError::SignatureUnreadable {
+        path: sig_path.to_path_buf(),
+        reason,
+    };
+    let text = std::str::from_utf8(&bytes)
+        .or_else(|_| fail(check, unreadable("not UTF-8 text".into())))?;
+    Signature::parse(text).or_else(|e| fail(check, unreadable(e.to_string())))
+}
+
+/// Why the data signature does not match: the file's size or hash differs from the manifest's
+/// when the manifest allows telling, else the file does not match its signature.
+fn explain_bad_signature(path: &Path, digest: &FileDigest, expected: &Expected) -> VerifyError {
+    if let Some(size) = expected.size.filter(|s| *s != digest.size) {
+        return VerifyError::SizeMismatch {
+            path: path.to_path_buf(),
+            expected: size,
+            found: digest.size,
+        };
+    }
+    if let Some(sha) = expected.sha256.filter(|s| *s != digest.sha256.to_hex()) {
+        return VerifyError::HashMismatch {
+            path: path.to_path_buf(),
+            expected: sha.to_string(),
+            found: digest.sha256,
+        };
+    }
+    VerifyError::BadSignature {
+        path: path.to_path_buf(),
+    }
+}
+
+/// The verified signature's trusted comment binds exactly `expected`'s file, version and
+/// product, and the file's SHA-256.
+fn check_binding(
+    check: &str,
+    path: &Path,
+    sig_path: &Path,
+    signature: &Signature,
+    digest: &FileDigest,
+    expected: &Expected,
+) -> Step<()> {
     let binding = Binding::parse(signature.trusted_comment()).or_else(|reason| {
         fail(
             check,
             VerifyError::CommentMalformed {
-                path: sig_path.clone(),
+                path: sig_path.to_path_buf(),
                 reason,
             },
         )
     })?;
+    let sha256 = (binding.sha256.to_hex(), digest.sha256.to_hex());
     for (field, found, wanted) in [
         ("file", binding.file.as_str(), expected.file),
         ("version", binding.version.as_str(), expected.version),
         ("product", binding.product.as_str(), expected.product),
+        ("sha256", sha256.0.as_str(), sha256.1.as_str()),
     ] {
         if found != wanted {
             return fail(
@@ -751,16 +776,5 @@ fn verify_signed(
             );
         }
     }
-    if binding.sha256 != digest.sha256 {
-        return fail(
-            check,
-            VerifyError::BindingMismatch {
-                path: path.to_path_buf(),
-                field: "sha256",
-                found: binding.sha256.to_hex(),
-                expected: digest.sha256.to_hex(),
-            },
-        );
-    }
-    Ok(signature.key_id())
+    Ok(())
 }

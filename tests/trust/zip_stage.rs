@@ -100,7 +100,7 @@ fn entries_are_dated_deflated_and_hold_the_inputs(path: &Path, names: &[&str], s
 /// `unzip -l`/`-t` and `python3 -m zipfile -l` list `names` and the commit time.
 fn stock_listers_see_the_same_entries(first: &Path, names: &[&str]) {
     if let Some(unzip) = require_tool("unzip") {
-        let out = Command::new(unzip).arg("-l").arg(&first).output().unwrap();
+        let out = Command::new(unzip).arg("-l").arg(first).output().unwrap();
         let listing = String::from_utf8_lossy(&out.stdout);
         assert!(out.status.success(), "{listing}");
         for name in names {
@@ -112,7 +112,7 @@ fn stock_listers_see_the_same_entries(first: &Path, names: &[&str]) {
         );
         let test = Command::new("unzip")
             .arg("-t")
-            .arg(&first)
+            .arg(first)
             .output()
             .unwrap();
         assert!(
@@ -124,7 +124,7 @@ fn stock_listers_see_the_same_entries(first: &Path, names: &[&str]) {
     if let Some(python) = require_tool("python3") {
         let out = Command::new(python)
             .args(["-m", "zipfile", "-l"])
-            .arg(&first)
+            .arg(first)
             .output()
             .unwrap();
         let listing = String::from_utf8_lossy(&out.stdout);

@@ -4,10 +4,7 @@
 //! *Invariant:* the library reads no environment variable and no clock; every such value
 //! arrives through an [`Environment`] built at the edge (or by a test).
 
-use crate::sign::{KeyEnvironment, Passphrase};
-
-/// Environment variable holding the Authenticode key's passphrase.
-pub const ENV_AUTHENTICODE_PASSPHRASE: &str = "WINRELEASE_AUTHENTICODE_PASSPHRASE";
+use crate::keys::{KeyEnvironment, Passphrase};
 
 /// Everything the pipeline needs from outside the process.
 #[derive(Debug, Clone, Default)]
@@ -19,7 +16,7 @@ pub struct Environment {
     pub now: i64,
     /// The signing key and its passphrase from the environment.
     pub keys: KeyEnvironment,
-    /// [`ENV_AUTHENTICODE_PASSPHRASE`], when set.
+    /// [`crate::authenticode::ENV_AUTHENTICODE_PASSPHRASE`], when set.
     pub authenticode_passphrase: Option<Passphrase>,
     /// The values of [`crate::gobuild::GO_ENV_INPUTS`], in that order.
     pub go_env: Vec<String>,

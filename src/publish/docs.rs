@@ -24,9 +24,11 @@ use serde_json::Value;
 use minisig::{PublicKey, Signature};
 
 use super::names::check_windows_name;
+use crate::binding::Binding;
 use crate::config::check_channel_name;
+use crate::digest::{hash_reader, Sha256Digest};
+use crate::keys::{ReleaseKey, SignError};
 use crate::manifest::{canonical_json, parse_rfc3339_utc};
-use crate::sign::{hash_reader, Binding, ReleaseKey, Sha256Digest, SignError};
 
 /// File name of the index in a product's folder.
 pub const INDEX_FILE: &str = "index.json";
@@ -310,7 +312,7 @@ pub(crate) fn open<T: DeserializeOwned>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sign::KeySource;
+    use crate::keys::KeySource;
 
     fn pointer() -> ChannelPointer {
         ChannelPointer {

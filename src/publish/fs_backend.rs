@@ -19,7 +19,7 @@ use super::crash::crash_point;
 use super::lock::LOCK_FILE;
 use super::names::display_join;
 use super::store::{Revision, SourceFile, Store, StoreError, StoredObject, VersionListing};
-use crate::sign::{HashingWriter, Sha256Digest};
+use crate::digest::{HashingWriter, Sha256Digest};
 
 /// A release store in a folder: `/srv/releases`, `\\server\share\releases`, a mounted share.
 #[derive(Debug, Clone)]

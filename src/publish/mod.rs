@@ -60,8 +60,9 @@ pub use s3_backend::{S3Config, S3Credentials, S3Store};
 pub use store::{Revision, SourceFile, Store, StoreError, StoredObject, VersionListing};
 
 use crate::config::check_channel_name;
+use crate::digest::{hash_file, Sha256Digest};
+use crate::keys::{signature_file_name, ReleaseKey, SignError};
 use crate::manifest::{read_limited, ArtifactKind, Manifest, MANIFEST_FILE, MAX_MANIFEST_BYTES};
-use crate::sign::{hash_file, signature_file_name, ReleaseKey, Sha256Digest, SignError};
 use crate::stamp::rfc3339_utc;
 use crate::verify::{verify_release, CheckLine, VerifyError, VerifyFailure};
 use crash::crash_point;
@@ -402,7 +403,7 @@ fn release_files(
         let path = dir.join(&name);
         let digest = hash_file(&path).map_err(|e| PublishError::Sign {
             what: name.clone(),
-            source: e,
+            source: e.into(),
         })?;
         files.push(SourceFile {
             name,
@@ -604,8 +605,8 @@ fn compare_with_store(
     let rank = |name: &str| match name {
         MANIFEST_FILE => 3,
         _ if name.starts_with(MANIFEST_FILE) => 3,
-        _ if name.ends_with(crate::sign::SIGNATURE_SUFFIX) => 2,
-        crate::sign::SHA256SUMS_FILE => 1,
+        _ if name.ends_with(crate::keys::SIGNATURE_SUFFIX) => 2,
+        crate::digest::SHA256SUMS_FILE => 1,
         _ => 0,
     };
     names.sort_by_key(|n| (rank(n), n.to_string()));
@@ -618,7 +619,7 @@ fn compare_with_store(
                 let found = hash_file(&path)
                     .map_err(|e| PublishError::Sign {
                         what: name.to_string(),
-                        source: e,
+                        source: e.into(),
                     })?
                     .sha256;
                 if found != file.sha256 {

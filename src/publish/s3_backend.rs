@@ -35,8 +35,8 @@ use super::crash::crash_point;
 use super::fs_backend::sort_versions;
 use super::lock::LOCK_FILE;
 use super::store::{Revision, SourceFile, Store, StoreError, StoredObject, VersionListing};
+use crate::digest::hash_reader;
 use crate::manifest::MANIFEST_FILE;
-use crate::sign::hash_reader;
 
 /// Largest single object uploaded (S3's single-PUT limit is 5 GiB; a release is far smaller).
 const MAX_OBJECT_BYTES: u64 = 4 << 30;
@@ -538,7 +538,7 @@ impl Store for S3Store {
         })?;
         let (objects, _) = self.list_dir(&prefix)?;
         for name in objects {
-            if crate::sign::check_file_name(&name).is_err() {
+            if crate::digest::check_file_name(&name).is_err() {
                 continue; // not a file winrelease writes; verification reports what is missing
             }
             let key = format!("{prefix}/{name}");

@@ -10,7 +10,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use crate::sign::Sha256Digest;
+use crate::digest::Sha256Digest;
 
 /// Identifies one state of an object, for compare-and-swap: the ETag on S3, the SHA-256 of the
 /// content in a folder.

@@ -13,9 +13,9 @@ use crate::config::{check_channel_name, Config, Project};
 use crate::environment::Environment;
 use crate::fsio::IoContext;
 use crate::gobuild;
+use crate::keys::{self, KeySettings, ReleaseKey};
 use crate::package_msi;
 use crate::publish;
-use crate::sign::{self, KeySettings, ReleaseKey};
 use crate::stamp::{self, Stamp};
 
 /// What the release store held for this product when the plan was made.
@@ -67,7 +67,7 @@ pub fn plan(
     if matches!(key, KeyPlan::Development(_)) {
         warnings.push(format!(
             "no signing key configured: signing with the development key (not for production); set {} for a real release",
-            sign::ENV_SECRET_KEY
+            keys::ENV_SECRET_KEY
         ));
     }
     Ok(ReleasePlan {
@@ -203,10 +203,10 @@ fn key_plan(
         return Ok(KeyPlan::File(file.clone()));
     }
     if env.ci {
-        return Err(sign::KeyError::MissingInCi.into());
+        return Err(keys::KeyError::MissingInCi.into());
     }
     Ok(KeyPlan::Development(
-        project.out_dir().join(sign::DEV_KEY_DIR),
+        project.out_dir().join(keys::DEV_KEY_DIR),
     ))
 }
 
@@ -228,12 +228,12 @@ fn load_signing_key(
     key: &KeyPlan,
 ) -> Result<Option<Arc<ReleaseKey>>, ReleaseError> {
     if let KeyPlan::Development(dir) = key {
-        if !dir.join(sign::DEV_SECRET_KEY_FILE).is_file() {
+        if !dir.join(keys::DEV_SECRET_KEY_FILE).is_file() {
             return Ok(None);
         }
     }
     let settings = key_settings(project, key);
-    Ok(Some(Arc::new(sign::load_release_key(
+    Ok(Some(Arc::new(keys::load_release_key(
         &settings, &env.keys,
     )?)))
 }

@@ -14,15 +14,17 @@ use std::time::Duration;
 
 use semver::Version;
 use serde::{Deserialize, Serialize};
-use winrelease::manifest::{release_trust, MsiArtifact, MsiIdentity, TrustRequest, TrustSummary};
+use winrelease::keys::{KeySource, ReleaseKey};
+use winrelease::manifest::MsiIdentity;
+use winrelease::portable_zip::{self, ZipRequest};
 use winrelease::publish::{
     self, promote, rollback, verify_store, ChannelPointer, FolderStore, Index, LockError, LockInfo,
     LockOptions, PublishError, PublishOptions, S3Config, S3Credentials, S3Store, StoreCheckStatus,
     StoreReport, VersionOutcome, CRASH_ENV,
 };
 use winrelease::publish::{Store, StoreError};
-use winrelease::sign::{KeySource, ReleaseKey};
 use winrelease::stamp::Stamp;
+use winrelease::trust::{release_trust, MsiArtifact, TrustRequest, TrustSummary};
 use winrelease::version::msi_version;
 
 pub const PRODUCT: &str = "Hello Service";
@@ -88,10 +90,23 @@ pub fn make_release(
         dirty: false,
         warnings: vec![],
     };
+    let template = Path::new(env!("CARGO_MANIFEST_DIR")).join("templates/config.json");
+    let zip = portable_zip::write_zip(
+        &ZipRequest {
+            exe_name: EXE_NAME,
+            exe_path: &exe,
+            product: PRODUCT,
+            stamp: &stamp,
+            config_template: &template,
+            template_values: &[("listen_port".to_string(), "8080".to_string())].into(),
+            license: None,
+        },
+        &dir.join(portable_zip::zip_file_name(EXE_NAME, &parsed)),
+    )
+    .unwrap();
     let request = TrustRequest {
         product: PRODUCT.into(),
         channel: "stable".into(),
-        exe_name: EXE_NAME.into(),
         msi_version: msi_version(&parsed).unwrap(),
         stamp,
         go_version: "go1.26.8".into(),
@@ -106,10 +121,8 @@ pub fn make_release(
             )
             .unwrap(),
         }),
+        zip: Some(zip.path),
         transforms: Vec::new(),
-        config_template: Path::new(env!("CARGO_MANIFEST_DIR")).join("templates/config.json"),
-        template_values: [("listen_port".to_string(), "8080".to_string())].into(),
-        license: None,
         previous_manifest: previous.map(Path::to_path_buf),
         expiry_days: 180,
     };
@@ -371,7 +384,7 @@ pub fn scenario_publish_and_gpo(fx: &Fixture, spec: &StoreSpec) {
             scratch.path(),
         )
         .unwrap()
-        .map(|path| winrelease::sign::Sha256Digest::of(&fs::read(path).unwrap()))
+        .map(|path| winrelease::digest::Sha256Digest::of(&fs::read(path).unwrap()))
     };
     assert_eq!(
         previous("1.2.0"),

@@ -3,9 +3,10 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use winrelease::environment::{Environment, ENV_AUTHENTICODE_PASSPHRASE};
+use winrelease::authenticode::ENV_AUTHENTICODE_PASSPHRASE;
+use winrelease::environment::Environment;
 use winrelease::gobuild::GO_ENV_INPUTS;
-use winrelease::sign::{self, KeyEnvironment, Passphrase};
+use winrelease::keys::{KeyEnvironment, Passphrase, ENV_PASSPHRASE, ENV_SECRET_KEY};
 
 /// A variable's value; empty counts as unset (GitHub Actions expands a missing secret to "").
 pub fn var(name: &str) -> Option<String> {
@@ -42,10 +43,10 @@ pub fn environment() -> Environment {
     Environment {
         ci,
         now: now(),
-        keys: KeyEnvironment::new(
-            var(sign::ENV_SECRET_KEY),
-            passphrase(sign::ENV_PASSPHRASE),
-            ci,
+        keys: KeyEnvironment::from_variables(
+            std::env::var(ENV_SECRET_KEY).ok(),
+            std::env::var(ENV_PASSPHRASE).ok(),
+            std::env::var("CI").ok().as_deref(),
         ),
         authenticode_passphrase: passphrase(ENV_AUTHENTICODE_PASSPHRASE),
         go_env: GO_ENV_INPUTS
@@ -53,4 +54,9 @@ pub fn environment() -> Environment {
             .map(|name| std::env::var(name).unwrap_or_default())
             .collect(),
     }
+}
+
+/// The signing key's environment alone (for the store commands).
+pub fn key_environment() -> KeyEnvironment {
+    environment().keys
 }

@@ -88,9 +88,9 @@ pub fn run(args: ReproArgs, manifest_path: Option<&Path>) -> Result<i32> {
     // inputs must give equal .minisig files. Fast key derivation: the cost is not under test.
     let passphrase = format!("repro-{}", std::process::id());
     let key_dir = scratch.path().join("key");
-    let paths = winrelease::sign::keygen_with_kdf(
+    let paths = winrelease::keys::keygen_with_kdf(
         &key_dir,
-        &winrelease::sign::Passphrase::new(passphrase.clone()),
+        &winrelease::keys::Passphrase::new(passphrase.clone()),
         minisig::KdfParams::fast_for_tests(),
     )?;
     let secret_text = std::fs::read_to_string(&paths.secret)?;
@@ -274,8 +274,8 @@ fn build(
         .env("LANG", cond.locale)
         .env("LC_ALL", cond.locale)
         .env("TZ", cond.tz)
-        .env(winrelease::sign::ENV_SECRET_KEY, secret_key)
-        .env(winrelease::sign::ENV_PASSPHRASE, passphrase)
+        .env(winrelease::keys::ENV_SECRET_KEY, secret_key)
+        .env(winrelease::keys::ENV_PASSPHRASE, passphrase)
         // The pipeline must not depend on these; make sure neither build sees them.
         .env_remove("SOURCE_DATE_EPOCH")
         .env_remove("GOFLAGS");

@@ -5,9 +5,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result};
 use winrelease::config::Project;
+use winrelease::keys::{self, KeySettings};
 use winrelease::publish::{self, PublishOptions};
 use winrelease::release::{self, ReleaseOptions};
-use winrelease::sign::{self, KeyEnvironment, KeySettings};
 
 #[derive(clap::Args)]
 pub struct StoreArgs {
@@ -77,12 +77,12 @@ fn location(project: &Project, args: &StoreArgs) -> String {
     release::store_location(project, &options)
 }
 
-fn key(project: &Project, args: &StoreArgs) -> Result<sign::ReleaseKey> {
+fn key(project: &Project, args: &StoreArgs) -> Result<keys::ReleaseKey> {
     let mut settings = KeySettings::new(&project.out_dir());
     settings.key_file = args.key.clone();
-    Ok(sign::load_release_key(
+    Ok(keys::load_release_key(
         &settings,
-        &KeyEnvironment::from_process(),
+        &crate::edge::key_environment(),
     )?)
 }
 
@@ -147,7 +147,7 @@ pub fn rollback(project: &Project, args: RollbackArgs) -> Result<i32> {
 }
 
 pub fn verify_store(args: VerifyStoreArgs) -> Result<i32> {
-    let public_key = sign::load_public_key(Path::new(&args.pubkey))?;
+    let public_key = keys::load_public_key(Path::new(&args.pubkey))?;
     let store = publish::open_store(&args.store)?;
     let report = publish::verify_store(&*store, args.product.as_deref(), &public_key, now())?;
     println!("{report}");

@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 
 use crate::cabinet::{write_cabinet, CabEntry};
 use crate::cfb::{write_compound_file, Stream, StreamData};
-use crate::database::encode_stream_name;
+use crate::stream_name::encode as encode_stream_name;
 use crate::error::MsiError;
 use crate::guid::Guid;
 use crate::model::Package;

@@ -69,7 +69,12 @@ pub struct Storage {
 impl Storage {
     /// Opens the compound file at `path`.
     pub fn open(path: &Path) -> io::Result<Storage> {
-        Storage::new(Box::new(File::open(path)?))
+        Storage::from_file(File::open(path)?)
+    }
+
+    /// Opens an open file as a compound file.
+    pub fn from_file(file: File) -> io::Result<Storage> {
+        Storage::new(Box::new(file))
     }
 
     /// Opens compound-file bytes.

@@ -26,7 +26,7 @@ use std::path::Path;
 use std::rc::Rc;
 
 use crate::error::MsiError;
-use crate::read::{Package, Table, Value};
+use crate::read::{Package, Sequence, Table, Value};
 
 /// How bad a finding is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -104,9 +104,6 @@ pub(crate) fn lint_package(pkg: Package) -> Vec<Finding> {
     });
     findings
 }
-
-/// One sequence table: action → (condition, sequence number).
-type Sequence = BTreeMap<String, (Option<String>, Option<i32>)>;
 
 /// The package being linted and what was found so far.
 struct Linter {
@@ -209,25 +206,12 @@ impl Linter {
 
     /// `action → (condition, sequence)` of a sequence table.
     fn sequence(&mut self, table: &str) -> Sequence {
-        let t = self.rows(table);
-        t.rows
-            .iter()
-            .filter_map(|r| {
-                Some((
-                    t.text(r, "Action")?.to_string(),
-                    (t.text(r, "Condition").map(str::to_string), t.int(r, "Sequence")),
-                ))
-            })
-            .collect()
+        self.rows(table).sequence()
     }
 
     /// `action → type` of the CustomAction table.
-    fn custom_action_types(&mut self) -> HashMap<String, i32> {
-        let t = self.rows("CustomAction");
-        t.rows
-            .iter()
-            .filter_map(|r| Some((t.text(r, "Action")?.to_string(), t.int(r, "Type")?)))
-            .collect()
+    fn custom_action_types(&mut self) -> BTreeMap<String, i32> {
+        self.rows("CustomAction").custom_action_types()
     }
 }
 

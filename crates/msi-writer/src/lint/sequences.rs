@@ -2,7 +2,8 @@
 //! and advertise sequences (WR-ADMIN-SEQUENCE, WR-ADVT-SEQUENCE, ICE72), RemoveExistingProducts
 //! placement (WR-REP).
 
-use super::{Linter, Sequence};
+use super::Linter;
+use crate::read::Sequence;
 
 /// Standard actions that change the system: they belong between InstallInitialize and
 /// InstallFinalize, and never in a UI sequence.

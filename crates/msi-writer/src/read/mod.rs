@@ -10,13 +10,15 @@
 //! - [`category`]: `_Validation` categories and their value checks;
 //! - [`summary`]: typed access to the summary information, decoded by `crate::summary` next to
 //!   its encoder;
-//! - [`package`]: a package's database (summary, pool, schema, tables on demand).
+//! - [`package`]: a package's database (summary, pool, schema, tables on demand);
+//! - [`standard`]: views of standard tables (sequences, custom action types).
 //!
 //! Invariant: the reader never writes, and never panics on malformed input: everything it
 //! cannot decode is an `io::Error` of kind `InvalidData` (or a reason string) naming what.
 
 pub mod category;
 pub mod package;
+pub mod standard;
 pub mod storage;
 pub mod string_pool;
 pub mod summary;
@@ -24,6 +26,7 @@ pub mod table;
 
 pub use category::Category;
 pub use package::Package;
+pub use standard::Sequence;
 pub use storage::{PackageKind, Storage, StreamName, SUMMARY_STREAM};
 pub use string_pool::StringPool;
 pub use summary::{property_name, PropertyValue, SummaryInfo};

@@ -1,0 +1,86 @@
+//! The fixed lists the Group Policy checks use.
+
+pub(super) const TABLES: &[&str] = &[
+    "AppSearch",
+    "Component",
+    "CreateFolder",
+    "CustomAction",
+    "Directory",
+    "File",
+    "IniFile",
+    "InstallExecuteSequence",
+    "InstallUISequence",
+    "AdminExecuteSequence",
+    "AdvtExecuteSequence",
+    "LaunchCondition",
+    "Registry",
+    "RemoveRegistry",
+    "ServiceControl",
+    "ServiceInstall",
+    "Shortcut",
+    "Upgrade",
+];
+
+/// Folders that belong to the user who runs the install: under Group Policy computer
+/// assignment that is the computer account (SYSTEM), so files there reach no real user.
+/// (Desktop, Start menu and Programs folders are redirected to All Users when ALLUSERS=1.)
+pub(super) const PER_USER_FOLDERS: &[&str] = &[
+    "AppDataFolder",
+    "FavoritesFolder",
+    "LocalAppDataFolder",
+    "MyPicturesFolder",
+    "NetHoodFolder",
+    "PersonalFolder",
+    "PrintHoodFolder",
+    "RecentFolder",
+    "SendToFolder",
+    "TempFolder",
+];
+
+/// Public properties Windows Installer itself sets or takes from policy, which a package may
+/// reference without defining them.
+pub(super) const INSTALLER_PROPERTIES: &[&str] = &[
+    "ACTION",
+    "ADDDEFAULT",
+    "ADDLOCAL",
+    "ADDSOURCE",
+    "ADVERTISE",
+    "ALLUSERS",
+    "COMPADDDEFAULT",
+    "COMPADDLOCAL",
+    "COMPADDSOURCE",
+    "COMPANYNAME",
+    "DISABLEADVTSHORTCUTS",
+    "DISABLEROLLBACK",
+    "EXECUTEACTION",
+    "EXECUTEMODE",
+    "FILEADDDEFAULT",
+    "FILEADDLOCAL",
+    "FILEADDSOURCE",
+    "INSTALLLEVEL",
+    "LIMITUI",
+    "LOGACTION",
+    "MEDIAPACKAGEPATH",
+    "NOCOMPANYNAME",
+    "NOUSERNAME",
+    "PATCH",
+    "PIDKEY",
+    "PRIMARYFOLDER",
+    "PROMPTROLLBACKCOST",
+    "REBOOT",
+    "REBOOTPROMPT",
+    "REINSTALL",
+    "REINSTALLMODE",
+    "REMOVE",
+    "ROOTDRIVE",
+    "SEQUENCE",
+    "SHORTFILENAMES",
+    "SOURCEDIR",
+    "TARGETDIR",
+    "TRANSFORMS",
+    "TRANSFORMSATSOURCE",
+    "TRANSFORMSSECURE",
+    "UPGRADINGPRODUCTCODE",
+    "USERNAME",
+];
+

@@ -32,7 +32,10 @@ pub(crate) fn encode(name: &str, is_table: bool) -> String {
     let chars: Vec<char> = name.chars().collect();
     let mut i = 0;
     while i < chars.len() {
-        match (six_bits(chars[i]), chars.get(i + 1).and_then(|&c| six_bits(c))) {
+        match (
+            six_bits(chars[i]),
+            chars.get(i + 1).and_then(|&c| six_bits(c)),
+        ) {
             (Some(first), Some(second)) => {
                 out.push(char::from_u32(0x3800 + (second << 6) + first).expect("in BMP"));
                 i += 2;

@@ -66,7 +66,6 @@ pub(super) fn is_public(name: &str) -> bool {
     !name.chars().any(|c| c.is_ascii_lowercase()) && name.chars().any(|c| c.is_ascii_uppercase())
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -92,4 +91,3 @@ mod tests {
         assert!(!is_public("_1"));
     }
 }
-

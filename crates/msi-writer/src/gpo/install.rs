@@ -195,7 +195,10 @@ impl Pkg {
             }
         }
         for (row, kind) in self.cells("CustomAction", "Type") {
-            if kind.as_int().is_some_and(|t| t & 0x3F == 51 || t & 0x3F == 35) {
+            if kind
+                .as_int()
+                .is_some_and(|t| t & 0x3F == 51 || t & 0x3F == 35)
+            {
                 if let Some(source) = self
                     .column("CustomAction", "Source")
                     .and_then(|i| row[i].as_str())
@@ -347,7 +350,13 @@ impl Pkg {
         )
     }
 
-    pub(super) fn lint_rules(&self, id: &'static str, rules: &[&str], table: Option<&str>, ok: &str) -> Check {
+    pub(super) fn lint_rules(
+        &self,
+        id: &'static str,
+        rules: &[&str],
+        table: Option<&str>,
+        ok: &str,
+    ) -> Check {
         let fails: Vec<String> = self
             .findings
             .iter()

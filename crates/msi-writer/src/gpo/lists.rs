@@ -83,4 +83,3 @@ pub(super) const INSTALLER_PROPERTIES: &[&str] = &[
     "UPGRADINGPRODUCTCODE",
     "USERNAME",
 ];
-

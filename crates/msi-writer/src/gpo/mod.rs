@@ -173,7 +173,6 @@ pub fn check(msi: &Path, options: &Options) -> Result<Report, TransformError> {
     })
 }
 
-
 /// What the checks know about the package.
 struct Pkg {
     facts: PackageFacts,
@@ -211,7 +210,6 @@ fn outcome(id: &'static str, fails: Vec<String>, warns: Vec<String>, ok: &str) -
     }
 }
 
-
 impl Pkg {
     /// The rows of `table` (none when the package has no such table).
     fn rows(&self, table: &str) -> &[Vec<Value>] {
@@ -246,7 +244,10 @@ impl Pkg {
 
     /// A sequence table of the package (empty when it has none).
     fn sequence(&self, table: &str) -> Sequence {
-        self.tables.get(table).map(Table::sequence).unwrap_or_default()
+        self.tables
+            .get(table)
+            .map(Table::sequence)
+            .unwrap_or_default()
     }
 
     fn custom_action_types(&self) -> BTreeMap<String, i32> {

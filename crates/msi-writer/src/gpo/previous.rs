@@ -81,7 +81,9 @@ impl Pkg {
         let old_version = parse(&old.product_version);
         let finds = self.rows("Upgrade").iter().any(|row| {
             let get = |name: &str| col(name).map(|i| &row[i]);
-            let code = get("UpgradeCode").and_then(Value::as_str).unwrap_or_default();
+            let code = get("UpgradeCode")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
             let attributes = get("Attributes").and_then(Value::as_int).unwrap_or(0);
             let min = get("VersionMin").and_then(Value::as_str);
             let max = get("VersionMax").and_then(Value::as_str);
@@ -270,4 +272,3 @@ fn key_paths(tables: &BTreeMap<String, Table>) -> BTreeMap<String, String> {
     }
     out
 }
-

@@ -110,4 +110,3 @@ pub(super) fn check_transform(msi: &Path, pkg: &Pkg, path: &Path) -> Check {
     }
     check
 }
-

@@ -103,7 +103,10 @@ impl Linter {
         for row in &upgrade.rows {
             let key = key_of(&upgrade, row);
             let attributes = upgrade.int(row, "Attributes").unwrap_or(0);
-            let property = upgrade.text(row, "ActionProperty").unwrap_or("").to_string();
+            let property = upgrade
+                .text(row, "ActionProperty")
+                .unwrap_or("")
+                .to_string();
             if property.chars().any(|c| c.is_ascii_lowercase()) {
                 self.error(
                     "ICE61",
@@ -115,7 +118,9 @@ impl Linter {
             if !secure.contains(&property) {
                 self.error("ICE61", T, Some(key.clone()), format!("ActionProperty {property} is not listed in SecureCustomProperties, so managed installs cannot see it"));
             }
-            if let (Some(code), Some(ours)) = (upgrade.text(row, "UpgradeCode"), &product_upgrade_code) {
+            if let (Some(code), Some(ours)) =
+                (upgrade.text(row, "UpgradeCode"), &product_upgrade_code)
+            {
                 if code != ours {
                     self.warn(
                         T,
@@ -184,7 +189,12 @@ impl Linter {
         let controls: Vec<(String, i32)> = control
             .rows
             .iter()
-            .filter_map(|r| Some((control.text(r, "Name")?.to_string(), control.int(r, "Event")?)))
+            .filter_map(|r| {
+                Some((
+                    control.text(r, "Name")?.to_string(),
+                    control.int(r, "Event")?,
+                ))
+            })
             .collect();
         let install = self.rows("ServiceInstall");
         for row in &install.rows {

@@ -39,7 +39,8 @@ impl Linter {
             .collect();
         for (name, columns) in tables {
             for column in &columns {
-                if !validated.contains(&(name.clone(), column.name.clone())) && !validated.is_empty()
+                if !validated.contains(&(name.clone(), column.name.clone()))
+                    && !validated.is_empty()
                 {
                     self.warn(
                         "ICE03",

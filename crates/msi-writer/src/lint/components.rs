@@ -80,19 +80,19 @@ impl Linter {
 
 /// `start` and its ancestors, up to a root or a loop.
 fn directory_chain(parents: &HashMap<String, Option<String>>, start: &str) -> Vec<String> {
-        let mut chain = Vec::new();
-        let mut current = Some(start.to_string());
-        while let Some(dir) = current {
-            if chain.contains(&dir) {
-                break;
-            }
-            current = parents.get(&dir).cloned().flatten();
-            chain.push(dir);
+    let mut chain = Vec::new();
+    let mut current = Some(start.to_string());
+    while let Some(dir) = current {
+        if chain.contains(&dir) {
+            break;
         }
-        chain
+        current = parents.get(&dir).cloned().flatten();
+        chain.push(dir);
     }
+    chain
+}
 
-    /// ICE08 (duplicate GUIDs), ICE18/ICE21 (key paths, feature membership), ICE80 (bitness).
+/// ICE08 (duplicate GUIDs), ICE18/ICE21 (key paths, feature membership), ICE80 (bitness).
 
 /// What the component rules look up in other tables.
 struct Context {
@@ -199,7 +199,10 @@ impl Linter {
         let key = key.to_string();
         match key_path {
             None => {
-                if !context.create_folders.contains(&(directory.to_string(), key.clone())) {
+                if !context
+                    .create_folders
+                    .contains(&(directory.to_string(), key.clone()))
+                {
                     self.error(
                         "ICE18",
                         T,
@@ -223,10 +226,17 @@ impl Linter {
                         "ICE18",
                         T,
                         Some(key.clone()),
-                        format!("KeyPath {key_path:?} belongs to component {owner:?}, not to this one"),
+                        format!(
+                            "KeyPath {key_path:?} belongs to component {owner:?}, not to this one"
+                        ),
                     ),
                     None if kind == "ODBCDataSource" => {}
-                    None => self.error("ICE18", T, Some(key.clone()), format!("KeyPath {key_path:?} is not in the {kind} table")),
+                    None => self.error(
+                        "ICE18",
+                        T,
+                        Some(key.clone()),
+                        format!("KeyPath {key_path:?} is not in the {kind} table"),
+                    ),
                 }
             }
         }
@@ -262,7 +272,12 @@ impl Linter {
             );
         }
         if !is_64 && context.x64 {
-            self.warn("ICE80", T, Some(key.clone()), "32-bit component in an x64 package: it is installed to the 32-bit registry view");
+            self.warn(
+                "ICE80",
+                T,
+                Some(key.clone()),
+                "32-bit component in an x64 package: it is installed to the 32-bit registry view",
+            );
         }
     }
 

@@ -89,7 +89,6 @@ impl Linter {
                 }
             }
         }
-
     }
 
     /// WR-REP: RemoveExistingProducts inside the install transaction.
@@ -212,7 +211,6 @@ impl Linter {
         }
     }
 
-
     /// Checks that `actions` are all present (when `required`) and in this order.
     fn check_order(
         &mut self,
@@ -252,5 +250,4 @@ impl Linter {
             }
         }
     }
-
 }

@@ -9,10 +9,10 @@ use std::collections::{BTreeMap, HashMap};
 use std::io;
 use std::path::Path;
 
+use super::category::Category;
 use super::storage::{PackageKind, Storage, SUMMARY_STREAM};
 use super::string_pool::StringPool;
 use super::summary::SummaryInfo;
-use super::category::Category;
 use super::table::{Column, Table, Validation};
 
 fn invalid(message: impl Into<String>) -> io::Error {
@@ -112,9 +112,15 @@ impl Package {
 
     /// Decodes table `name`, rows in stored order (`None` when `_Tables` does not list it; no
     /// rows when it has no stream).
+    /// `_Tables` and `_Columns` themselves are read too.
     pub fn table(&mut self, name: &str) -> io::Result<Option<Table>> {
-        let Some(columns) = self.schema.get(name).cloned() else {
-            return Ok(None);
+        let columns = match name {
+            "_Tables" => tables_columns(),
+            "_Columns" => columns_columns(),
+            _ => match self.schema.get(name) {
+                Some(columns) => columns.clone(),
+                None => return Ok(None),
+            },
         };
         self.decode_table(name, columns).map(Some)
     }
@@ -126,7 +132,7 @@ impl Package {
 
     /// `_Tables`, `_Columns` and `_Validation` → the columns of every listed table.
     fn read_schema(&mut self) -> io::Result<BTreeMap<String, Vec<Column>>> {
-        let tables = self.decode_table("_Tables", system_columns(&[("Name", STR64 | KEY)]))?;
+        let tables = self.decode_table("_Tables", tables_columns())?;
         let mut specs: BTreeMap<String, BTreeMap<i32, (String, i32)>> = BTreeMap::new();
         for row in &tables.rows {
             let name = row[0].as_str().unwrap_or_default().to_string();
@@ -134,24 +140,23 @@ impl Package {
                 return Err(invalid(format!("repeated key in _Tables: {name:?}")));
             }
         }
-        let columns = self.decode_table(
-            "_Columns",
-            system_columns(&[
-                ("Table", STR64 | KEY),
-                ("Number", INT16 | KEY),
-                ("Name", STR64),
-                ("Type", INT16),
-            ]),
-        )?;
+        let columns = self.decode_table("_Columns", columns_columns())?;
         for row in &columns.rows {
             let table = row[0].as_str().unwrap_or_default();
             let spec = specs.get_mut(table).ok_or_else(|| {
-                invalid(format!("_Columns mentions table {table:?}, which _Tables does not list"))
+                invalid(format!(
+                    "_Columns mentions table {table:?}, which _Tables does not list"
+                ))
             })?;
             let number = row[1].as_int().unwrap_or(0);
-            let entry = (row[2].as_str().unwrap_or_default().to_string(), row[3].as_int().unwrap_or(0));
+            let entry = (
+                row[2].as_str().unwrap_or_default().to_string(),
+                row[3].as_int().unwrap_or(0),
+            );
             if spec.insert(number, entry).is_some() {
-                return Err(invalid(format!("repeated key in _Columns: {table:?} {number}")));
+                return Err(invalid(format!(
+                    "repeated key in _Columns: {table:?} {number}"
+                )));
             }
         }
         let validation = self.read_validation(specs.contains_key("_Validation"))?;
@@ -165,7 +170,10 @@ impl Package {
     }
 
     /// `(table, column)` → its `_Validation` row.
-    fn read_validation(&mut self, listed: bool) -> io::Result<HashMap<(String, String), Validation>> {
+    fn read_validation(
+        &mut self,
+        listed: bool,
+    ) -> io::Result<HashMap<(String, String), Validation>> {
         if !listed {
             return Ok(HashMap::new());
         }
@@ -183,7 +191,9 @@ impl Package {
                 range,
                 foreign_key: text(5).zip(row[6].as_int()),
                 category: row[7].as_str().and_then(Category::parse),
-                set: text(8).map(|s| s.split(';').map(str::to_string).collect()).unwrap_or_default(),
+                set: text(8)
+                    .map(|s| s.split(';').map(str::to_string).collect())
+                    .unwrap_or_default(),
             };
             if out.insert(key.clone(), validation).is_some() {
                 return Err(invalid(format!("repeated key in _Validation: {key:?}")));
@@ -203,7 +213,9 @@ fn table_columns(
         return Err(invalid(format!("no columns found for table {table:?}")));
     }
     if spec.keys().next() != Some(&1) || spec.keys().next_back() != Some(&(spec.len() as i32)) {
-        return Err(invalid(format!("table {table:?} does not have a complete set of columns")));
+        return Err(invalid(format!(
+            "table {table:?} does not have a complete set of columns"
+        )));
     }
     spec.into_values()
         .map(|(name, bits)| {
@@ -226,6 +238,21 @@ fn system_columns(specs: &[(&str, i32)]) -> Vec<Column> {
         .iter()
         .map(|(name, bits)| Column::new(name, bits | 0x0100, None).expect("valid constant"))
         .collect()
+}
+
+/// `_Tables`'s column (it is not described in `_Columns`).
+fn tables_columns() -> Vec<Column> {
+    system_columns(&[("Name", STR64 | KEY)])
+}
+
+/// `_Columns`'s columns (it is not described in itself).
+fn columns_columns() -> Vec<Column> {
+    system_columns(&[
+        ("Table", STR64 | KEY),
+        ("Number", INT16 | KEY),
+        ("Name", STR64),
+        ("Type", INT16),
+    ])
 }
 
 /// `_Validation`'s columns, as every package defines them.
@@ -253,6 +280,9 @@ mod tests {
     fn system_column_kinds_follow_their_type_bits() {
         let kinds: Vec<ColumnKind> = validation_columns().iter().map(|c| c.kind).collect();
         use ColumnKind::*;
-        assert_eq!(kinds, [Str, Str, Str, Int32, Int32, Str, Int16, Str, Str, Str]);
+        assert_eq!(
+            kinds,
+            [Str, Str, Str, Int32, Int32, Str, Int16, Str, Str, Str]
+        );
     }
 }

@@ -82,7 +82,10 @@ impl SummaryInfo {
     pub fn languages(&self) -> Vec<u16> {
         let template = self.text(pid::TEMPLATE);
         match template.split_once(';') {
-            Some((_, languages)) => languages.split(',').filter_map(|l| l.parse().ok()).collect(),
+            Some((_, languages)) => languages
+                .split(',')
+                .filter_map(|l| l.parse().ok())
+                .collect(),
             None => Vec::new(),
         }
     }

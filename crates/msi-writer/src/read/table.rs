@@ -195,7 +195,9 @@ impl Column {
                     .is_none_or(|(min, max)| (min..=max).contains(number));
                 in_range
                     && match self.kind {
-                        ColumnKind::Int16 => *number > i32::from(i16::MIN) && *number <= i32::from(i16::MAX),
+                        ColumnKind::Int16 => {
+                            *number > i32::from(i16::MIN) && *number <= i32::from(i16::MAX)
+                        }
                         ColumnKind::Int32 => *number > i32::MIN,
                         ColumnKind::Str | ColumnKind::Binary => false,
                     }
@@ -231,7 +233,10 @@ impl Table {
         stream: &[u8],
         pool: &StringPool,
     ) -> Result<Table, String> {
-        let widths: Vec<usize> = columns.iter().map(|c| c.kind.width(pool.long_refs())).collect();
+        let widths: Vec<usize> = columns
+            .iter()
+            .map(|c| c.kind.width(pool.long_refs()))
+            .collect();
         let row_width: usize = widths.iter().sum();
         let count = stream.len().checked_div(row_width).unwrap_or(0);
         if count > 65536 {
@@ -243,7 +248,10 @@ impl Table {
             for row in &mut rows {
                 let raw = read_raw(&stream[at..at + width]);
                 // Ids the pool lacks read as empty strings, as Windows Installer shows them.
-                let value = column.kind.decode(raw, pool).unwrap_or(Value::Str(String::new()));
+                let value = column
+                    .kind
+                    .decode(raw, pool)
+                    .unwrap_or(Value::Str(String::new()));
                 row.push(value);
                 at += width;
             }

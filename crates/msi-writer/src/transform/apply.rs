@@ -324,4 +324,3 @@ pub fn property_changes(applied: &Applied) -> BTreeMap<String, String> {
         })
         .collect()
 }
-

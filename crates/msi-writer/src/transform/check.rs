@@ -61,7 +61,6 @@ pub fn check_value(kind: PropertyKind, value: &str) -> Result<(), String> {
     Ok(())
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

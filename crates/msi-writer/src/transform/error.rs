@@ -94,7 +94,6 @@ pub enum TransformError {
     },
 }
 
-
 /// Maps an I/O error on `path` to [`TransformError::Read`].
 pub(super) fn read_err(path: &Path) -> impl Fn(io::Error) -> TransformError + '_ {
     move |source| TransformError::Read {

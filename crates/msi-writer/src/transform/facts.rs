@@ -88,7 +88,10 @@ fn property_map(pkg: &mut Package, msi: &Path) -> Result<BTreeMap<String, String
         .iter()
         .filter_map(|row| {
             let name = row[0].as_str()?;
-            Some((name.to_string(), row[1].as_str().unwrap_or_default().to_string()))
+            Some((
+                name.to_string(),
+                row[1].as_str().unwrap_or_default().to_string(),
+            ))
         })
         .collect())
 }
@@ -113,9 +116,11 @@ fn declared_settings(
         let kind = kind_from_name(kind_name).ok_or_else(|| bad(format!(
             "WinreleaseSettings row {property:?} has the unknown kind {kind_name:?} (text, port or integer)"
         )))?;
-        let default = properties.get(&property).cloned().ok_or_else(|| bad(format!(
+        let default = properties.get(&property).cloned().ok_or_else(|| {
+            bad(format!(
             "WinreleaseSettings declares {property}, which has no Property table row (no default)"
-        )))?;
+        ))
+        })?;
         settings.push(SiteSetting {
             property,
             kind,
@@ -139,7 +144,12 @@ pub fn read_package_facts(msi: &Path) -> Result<PackageFacts, TransformError> {
         product_version: prop("ProductVersion"),
         upgrade_code: prop("UpgradeCode"),
         language: prop("ProductLanguage").parse().unwrap_or(0),
-        platform: info.text(pid::TEMPLATE).split(';').next().unwrap_or_default().to_string(),
+        platform: info
+            .text(pid::TEMPLATE)
+            .split(';')
+            .next()
+            .unwrap_or_default()
+            .to_string(),
         page_count: info.int(pid::PAGE_COUNT),
         created: info.filetime(pid::CREATE_TIME),
         saved: info.filetime(pid::LAST_SAVE_TIME),
@@ -161,8 +171,6 @@ pub fn site_settings(msi: &Path) -> Result<Vec<SiteSetting>, TransformError> {
         })
 }
 
-
-
 /// Reads table `name` of the package at `msi` (`None` when it has no such table).
 pub fn read_table(msi: &Path, name: &str) -> Result<Option<Table>, TransformError> {
     let mut pkg = open_package(msi)?;
@@ -180,4 +188,3 @@ pub fn read_tables(msi: &Path, names: &[&str]) -> Result<BTreeMap<String, Table>
     }
     Ok(out)
 }
-

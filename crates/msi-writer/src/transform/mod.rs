@@ -183,4 +183,3 @@ pub struct SiteTransform {
     /// The changes, sorted by property name.
     pub changes: Vec<PropertyChange>,
 }
-

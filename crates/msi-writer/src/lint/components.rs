@@ -92,8 +92,6 @@ fn directory_chain(parents: &HashMap<String, Option<String>>, start: &str) -> Ve
     chain
 }
 
-/// ICE08 (duplicate GUIDs), ICE18/ICE21 (key paths, feature membership), ICE80 (bitness).
-
 /// What the component rules look up in other tables.
 struct Context {
     files: HashMap<String, String>,

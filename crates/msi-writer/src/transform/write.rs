@@ -184,11 +184,11 @@ fn encode_site_transform(
     Ok(out)
 }
 
-/// The transform's string pool: every distinct string once, numbered in sorted order from 1;
-/// returns the ids, `_StringPool` and `_StringData`.
-fn string_pool(
-    changes: &[PropertyChange],
-) -> Result<(BTreeMap<&str, u32>, Vec<u8>, Vec<u8>), TransformError> {
+/// String ids, `_StringPool` and `_StringData` of a transform.
+type EncodedPool<'a> = (BTreeMap<&'a str, u32>, Vec<u8>, Vec<u8>);
+
+/// The transform's string pool: every distinct string once, numbered in sorted order from 1.
+fn string_pool(changes: &[PropertyChange]) -> Result<EncodedPool<'_>, TransformError> {
     let mut refcounts: BTreeMap<&str, u16> = BTreeMap::new();
     for change in changes {
         *refcounts.entry(change.property.as_str()).or_insert(0) += 1;

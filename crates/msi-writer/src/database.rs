@@ -79,7 +79,7 @@ pub(crate) struct Database {
 #[derive(Debug)]
 pub(crate) struct EncodedDatabase {
     /// `(table name, stream bytes)`, including `_StringPool` and `_StringData`; the stream names
-    /// still need [`encode_stream_name`] with `is_table = true`.
+    /// still need [`crate::stream_name::encode`] with `is_table = true`.
     pub tables: Vec<(String, Vec<u8>)>,
     /// Number of distinct strings.
     pub string_count: usize,
@@ -375,65 +375,10 @@ fn encode_table(
     Ok(out)
 }
 
-/// Encodes a stream name the way Windows Installer stores it in the compound file: pairs of
-/// characters from `[0-9A-Za-z._]` are packed into one code point (0x3800..0x47FF), a lone one
-/// into 0x4800..0x483F, and table streams get the prefix U+4840.
-pub(crate) fn encode_stream_name(name: &str, is_table: bool) -> String {
-    fn b64(ch: char) -> Option<u32> {
-        match ch {
-            '0'..='9' => Some(ch as u32 - '0' as u32),
-            'A'..='Z' => Some(ch as u32 - 'A' as u32 + 10),
-            'a'..='z' => Some(ch as u32 - 'a' as u32 + 36),
-            '.' => Some(62),
-            '_' => Some(63),
-            _ => None,
-        }
-    }
-    let mut out = String::new();
-    if is_table {
-        out.push('\u{4840}');
-    }
-    let chars: Vec<char> = name.chars().collect();
-    let mut i = 0;
-    while i < chars.len() {
-        match (b64(chars[i]), chars.get(i + 1).and_then(|&c| b64(c))) {
-            (Some(first), Some(second)) => {
-                out.push(char::from_u32(0x3800 + (second << 6) + first).expect("in BMP"));
-                i += 2;
-            }
-            (Some(first), None) => {
-                out.push(char::from_u32(0x4800 + first).expect("in BMP"));
-                i += 1;
-            }
-            (None, _) => {
-                out.push(chars[i]);
-                i += 1;
-            }
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::schema::{MEDIA, PROPERTY};
-
-    #[test]
-    fn stream_names_match_the_documented_encoding() {
-        assert_eq!(
-            encode_stream_name("_Columns", true),
-            "\u{4840}\u{3b3f}\u{43f2}\u{4438}\u{45b1}"
-        );
-        assert_eq!(
-            encode_stream_name("_Tables", true),
-            "\u{4840}\u{3f7f}\u{4164}\u{422f}\u{4836}"
-        );
-        assert_eq!(
-            encode_stream_name("App.exe", false),
-            "\u{44ca}\u{47b3}\u{46e8}\u{4828}"
-        );
-    }
 
     #[test]
     fn tables_are_sorted_by_key_and_stored_column_wise() {

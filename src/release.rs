@@ -348,11 +348,13 @@ fn timed<T, E>(
     Ok(value)
 }
 
-/// Runs a plan's stages.
+/// Runs a plan's stages; `publish_env` is what publishing takes from the machine (see
+/// [`crate::publish::PublishEnvironment`]).
 pub fn execute(
     project: &Project,
     plan: ReleasePlan,
     progress: &mut dyn Progress,
+    publish_env: &crate::publish::PublishEnvironment,
 ) -> Result<ReleaseSummary, ReleaseError> {
     // Load the key before the slow stages, so a missing or wrong secret fails fast.
     let mut settings = KeySettings::new(&project.out_dir());
@@ -368,12 +370,23 @@ pub fn execute(
             source,
         })?;
     }
-    let store = crate::publish::open_store(&plan.store)?;
+    let store = crate::publish::open_store(&plan.store, publish_env)?;
+    // The store's newest older release, so the manifest links to it (the chain `verify` walks).
+    let scratch = tempfile::tempdir().map_err(|source| ReleaseError::Io {
+        context: "creating a scratch directory",
+        source,
+    })?;
+    let view = crate::publish::read_release_context(
+        &*store,
+        &plan.product,
+        &plan.channel,
+        &versioned.stamp.version,
+        &key.public_key(),
+        scratch.path(),
+    )?;
     // A channel only moves forward: refuse before building rather than after.
-    if let Some(current) =
-        crate::publish::channel_version(&*store, &plan.product, &plan.channel, &key.public_key())?
-    {
-        let newer = semver::Version::parse(&current).is_ok_and(|c| {
+    if let Some(current) = &view.channel_version {
+        let newer = semver::Version::parse(current).is_ok_and(|c| {
             c.cmp_precedence(&versioned.stamp.version) == std::cmp::Ordering::Greater
         });
         if newer {
@@ -383,18 +396,7 @@ pub fn execute(
             )));
         }
     }
-    // The store's newest older release, so the manifest links to it (the chain `verify` walks).
-    let scratch = tempfile::tempdir().map_err(|source| ReleaseError::Io {
-        context: "creating a scratch directory",
-        source,
-    })?;
-    let previous = crate::publish::previous_manifest(
-        &*store,
-        &plan.product,
-        &versioned.stamp.version,
-        &key.public_key(),
-        scratch.path(),
-    )?;
+    let previous = view.previous_manifest.clone();
     let mut timings = Vec::new();
 
     let exe = timed(
@@ -434,9 +436,7 @@ pub fn execute(
     if let Some(config) = &authenticode {
         sign::authenticode_sign(&msi.path, &msi.path, config, versioned.stamp.commit_time)?;
     }
-    let previous_msi = previous
-        .as_deref()
-        .and_then(|m| previous_msi_in_store(&plan, m));
+    let previous_msi = view.previous_msi.clone();
     let gpo = timed(
         progress,
         &mut timings,
@@ -515,7 +515,7 @@ pub fn execute(
                     &plan.product,
                     Some(&plan.channel),
                     &key,
-                    &crate::publish::PublishOptions::new(now),
+                    &crate::publish::PublishOptions::new(now, publish_env.clone()),
                 )
             },
             |r| format!("{} in {}", r.version, r.version_path),
@@ -587,25 +587,6 @@ fn readable_by_everyone(dir: &std::path::Path) -> Result<(), ReleaseError> {
     }
     let _ = dir;
     Ok(())
-}
-
-/// The previous release's MSI, when the store is a folder that holds it (an S3 store would need
-/// a download; the comparison is then skipped).
-fn previous_msi_in_store(
-    plan: &ReleasePlan,
-    previous_manifest: &std::path::Path,
-) -> Option<PathBuf> {
-    let bytes = std::fs::read(previous_manifest).ok()?;
-    let manifest = manifest::Manifest::parse(&bytes).ok()?;
-    let msi = manifest
-        .artifacts
-        .iter()
-        .find(|a| a.kind == manifest::ArtifactKind::Msi)?;
-    let path = PathBuf::from(&plan.store)
-        .join(&manifest.product)
-        .join(&manifest.version)
-        .join(&msi.name);
-    path.is_file().then_some(path)
 }
 
 fn file_name(path: &std::path::Path) -> String {

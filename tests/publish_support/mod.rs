@@ -10,15 +10,15 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Arc, Barrier};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant, SystemTime};
 
 use semver::Version;
 use serde::{Deserialize, Serialize};
 use winrelease::manifest::{release_trust, MsiArtifact, MsiIdentity, TrustRequest, TrustSummary};
 use winrelease::publish::{
-    self, promote, rollback, verify_store, ChannelPointer, FolderStore, Index, LockError, LockInfo,
-    LockOptions, PublishError, PublishOptions, S3Config, S3Credentials, S3Store, StoreCheckStatus,
-    StoreReport, VersionOutcome, CRASH_ENV,
+    self, promote, rollback, verify_store, ChannelPointer, Clock, CrashHook, FolderStore, Index,
+    LockError, LockInfo, LockOptions, PublishEnvironment, PublishError, PublishOptions, S3Config,
+    S3Credentials, S3Store, StoreCheckStatus, StoreReport, VersionOutcome, CRASH_ENV,
 };
 use winrelease::publish::{Store, StoreError};
 use winrelease::sign::{KeySource, ReleaseKey};
@@ -170,13 +170,45 @@ impl Fixture {
     }
 
     pub fn verify(&self, store: &dyn Store) -> StoreReport {
-        verify_store(store, None, &self.key.public_key(), NOW).unwrap()
+        verify_store(store, None, &self.key.public_key(), NOW, &test_env()).unwrap()
     }
 
     pub fn assert_valid(&self, store: &dyn Store) -> StoreReport {
         let report = self.verify(store);
         assert!(report.is_valid(), "store should be valid:\n{report}");
         report
+    }
+}
+
+/// The operating system's clocks (the library reads none itself).
+#[derive(Debug)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> SystemTime {
+        SystemTime::now()
+    }
+
+    fn instant(&self) -> Instant {
+        Instant::now()
+    }
+
+    fn sleep(&self, duration: Duration) {
+        thread::sleep(duration);
+    }
+}
+
+/// The host name every publisher of these tests (and their crash children) records in locks.
+pub const TEST_HOST: &str = "winrelease-test-host";
+
+/// What the tests' publishers take from the machine: no AWS variables, no crash hook.
+pub fn test_env() -> PublishEnvironment {
+    PublishEnvironment {
+        s3: Default::default(),
+        crash_at: None,
+        host: TEST_HOST.into(),
+        temp_dir: std::env::temp_dir(),
+        clock: Arc::new(SystemClock),
     }
 }
 
@@ -188,6 +220,7 @@ pub fn options() -> PublishOptions {
             stale_after: Duration::from_secs(2 * 3600),
         },
         pointer_validity_days: None,
+        env: test_env(),
     }
 }
 
@@ -262,13 +295,22 @@ pub enum StoreSpec {
 
 impl StoreSpec {
     pub fn open(&self) -> Box<dyn Store> {
+        self.open_with(CrashHook::default())
+    }
+
+    /// The store, aborting the process at the step `crash` names.
+    pub fn open_with(&self, crash: CrashHook) -> Box<dyn Store> {
         match self {
-            StoreSpec::Folder(path) => Box::new(FolderStore::new(path)),
+            StoreSpec::Folder(path) => Box::new(FolderStore::new(path).with_crash_hook(crash)),
             StoreSpec::S3 {
                 endpoint,
                 bucket,
                 prefix,
-            } => Box::new(S3Store::new(&s3_config(endpoint, bucket, prefix)).unwrap()),
+            } => Box::new(
+                S3Store::new(&s3_config(endpoint, bucket, prefix))
+                    .unwrap()
+                    .with_crash_hook(crash),
+            ),
         }
     }
 }
@@ -284,6 +326,7 @@ pub fn s3_config(endpoint: &str, bucket: &str, prefix: &str) -> S3Config {
             secret_access_key: "winrelease-test-secret".to_string().into(),
             session_token: None,
         }),
+        environment: Vec::new(),
         max_retries: 2,
         retry_timeout: Duration::from_secs(5),
         connect_timeout: Duration::from_secs(2),
@@ -386,6 +429,41 @@ pub fn scenario_publish_and_gpo(fx: &Fixture, spec: &StoreSpec) {
         Some(fx.releases["1.0.0"].manifest_sha256)
     );
     assert_eq!(previous("1.0.0"), None);
+
+    // What a release plan reads: the channel, and the previous release's manifest and MSI,
+    // copied (folder) or downloaded (S3) into the scratch folder, on every backend.
+    let scratch = tempfile::tempdir().unwrap();
+    let view = publish::read_release_context(
+        &*store,
+        PRODUCT,
+        "stable",
+        &Version::parse("1.2.0").unwrap(),
+        &pk,
+        scratch.path(),
+    )
+    .unwrap();
+    assert_eq!(view.channel_version.as_deref(), Some("1.1.0"));
+    let manifest = view.previous_manifest.expect("1.1.0 is older than 1.2.0");
+    assert_eq!(
+        winrelease::sign::Sha256Digest::of(&fs::read(manifest).unwrap()),
+        fx.releases["1.1.0"].manifest_sha256
+    );
+    let msi = view.previous_msi.expect("1.1.0 has an MSI");
+    assert!(msi.starts_with(scratch.path()), "{}", msi.display());
+    assert_eq!(
+        fs::read(&msi).unwrap(),
+        fs::read(fx.dir("1.1.0").join(Fixture::msi_name("1.1.0"))).unwrap()
+    );
+    let first = publish::read_release_context(
+        &*store,
+        PRODUCT,
+        "beta",
+        &Version::parse("1.0.0").unwrap(),
+        &pk,
+        scratch.path(),
+    )
+    .unwrap();
+    assert_eq!(first, publish::StoreView::default());
 }
 
 pub fn scenario_immutable(fx: &Fixture, spec: &StoreSpec) {
@@ -523,7 +601,14 @@ pub fn scenario_channels(fx: &Fixture, spec: &StoreSpec) {
         "{text}"
     );
     // Past the canary pointer's expiry the store no longer verifies.
-    let later = verify_store(&*store, None, &fx.key.public_key(), NOW + 8 * DAY).unwrap();
+    let later = verify_store(
+        &*store,
+        None,
+        &fx.key.public_key(),
+        NOW + 8 * DAY,
+        &test_env(),
+    )
+    .unwrap();
     assert!(!later.is_valid());
     assert!(
         later.to_string().contains("channels/canary.json: expired"),
@@ -719,7 +804,7 @@ pub fn scenario_locks(fx: &Fixture, spec: &StoreSpec) {
     let before = visible_state(&*store);
 
     // Held by this (running) process.
-    let live = LockInfo::for_this_process();
+    let live = LockInfo::for_this_process(&test_env());
     assert!(store.lock_create(PRODUCT, &live.to_bytes()).unwrap());
     let short = PublishOptions {
         lock: LockOptions {
@@ -769,7 +854,7 @@ pub fn scenario_locks(fx: &Fixture, spec: &StoreSpec) {
     child.wait().unwrap();
     let dead = LockInfo {
         pid: dead_pid,
-        ..LockInfo::for_this_process()
+        ..LockInfo::for_this_process(&test_env())
     };
     assert!(store.lock_create(PRODUCT, &dead.to_bytes()).unwrap());
     let report = fx.publish(&*store, "1.1.0", None).unwrap();
@@ -783,7 +868,7 @@ pub fn scenario_locks(fx: &Fixture, spec: &StoreSpec) {
     let old = LockInfo {
         host: "build-agent-7".into(),
         pid: 4242,
-        acquired: LockInfo::for_this_process().acquired - 3 * 3600,
+        acquired: LockInfo::for_this_process(&test_env()).acquired - 3 * 3600,
         token: "old".into(),
     };
     assert!(store.lock_create(PRODUCT, &old.to_bytes()).unwrap());
@@ -795,7 +880,7 @@ pub fn scenario_locks(fx: &Fixture, spec: &StoreSpec) {
     );
     // …but a recent lock of another host is respected.
     let recent = LockInfo {
-        acquired: LockInfo::for_this_process().acquired,
+        acquired: LockInfo::for_this_process(&test_env()).acquired,
         ..old
     };
     assert!(store.lock_create(PRODUCT, &recent.to_bytes()).unwrap());
@@ -903,8 +988,8 @@ pub struct ChildJob {
 }
 
 /// Body of the `crash_child` test: publishes as the parent says (and is expected to abort at
-/// the step named by `WINRELEASE_PUBLISH_CRASH_AT`). Does nothing when not started as a
-/// child.
+/// the step named by `WINRELEASE_PUBLISH_CRASH_AT`, which this test binary reads, as xtask
+/// would, and passes to the store). Does nothing when not started as a child.
 pub fn child_main() {
     let Ok(job) = std::env::var(CHILD_ENV) else {
         return;
@@ -913,7 +998,9 @@ pub fn child_main() {
     let text = fs::read_to_string(&job.key_file).unwrap();
     let secret = minisig::SecretKey::from_unencrypted_file(&text).unwrap();
     let key = ReleaseKey::new(secret, KeySource::File(job.key_file.clone()));
-    let store = job.store.open();
+    let store = job
+        .store
+        .open_with(CrashHook::new(std::env::var(CRASH_ENV).ok()));
     let report = publish::publish(
         &job.release,
         &*store,

@@ -2,6 +2,7 @@
 //! the library; all behaviour lives in `winrelease`.
 
 mod bench;
+mod env;
 mod progress;
 mod release_cmd;
 mod repro;

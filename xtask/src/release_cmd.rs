@@ -40,7 +40,12 @@ pub fn run(project: &Project, flags: Flags) -> Result<i32> {
         );
     }
     let mut progress = StageProgress::for_terminal(flags.verbose, flags.json);
-    match release::execute(project, plan, &mut progress) {
+    match release::execute(
+        project,
+        plan,
+        &mut progress,
+        &crate::env::publish_environment(),
+    ) {
         Ok(summary) => {
             if flags.json {
                 println!(

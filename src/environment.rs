@@ -5,9 +5,10 @@
 //! arrives through an [`Environment`] built at the edge (or by a test).
 
 use crate::keys::{KeyEnvironment, Passphrase};
+use crate::publish::PublishEnvironment;
 
 /// Everything the pipeline needs from outside the process.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Environment {
     /// `CI=true`: a missing signing key is an error, not the development key.
     pub ci: bool,
@@ -20,4 +21,6 @@ pub struct Environment {
     pub authenticode_passphrase: Option<Passphrase>,
     /// The values of [`crate::gobuild::GO_ENV_INPUTS`], in that order.
     pub go_env: Vec<String>,
+    /// AWS settings, host name, temporary folder and clock for the release store.
+    pub publish: PublishEnvironment,
 }

@@ -65,7 +65,7 @@ pub fn execute(
     let publish = if plan.dirty {
         None
     } else {
-        Some(publish(project, &plan, &key, progress)?)
+        Some(publish(project, env, &plan, &key, progress)?)
     };
     Ok(ReleaseSummary {
         publish,
@@ -221,6 +221,7 @@ fn trust(
 /// Publish stage: the only step that touches the release store.
 fn publish(
     project: &Project,
+    env: &Environment,
     plan: &ReleasePlan,
     key: &ReleaseKey,
     progress: &mut dyn Progress,
@@ -234,14 +235,14 @@ fn publish(
                 let path = Path::new(&plan.store);
                 std::fs::create_dir_all(path).at("creating the default release store", path)?;
             }
-            let store = crate::publish::open_store(&plan.store)?;
+            let store = crate::publish::open_store(&plan.store, &env.publish)?;
             Ok(crate::publish::publish(
                 &plan.version_dir,
                 &*store,
                 &plan.product,
                 Some(&plan.channel),
                 key,
-                &crate::publish::PublishOptions::new(plan.now),
+                &crate::publish::PublishOptions::new(plan.now, env.publish.clone()),
             )?)
         },
         |r| format!("{} in {}", r.version, r.version_path),

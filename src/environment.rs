@@ -9,13 +9,11 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use crate::gobuild::GoEnvironment;
-use crate::sign::{KeyEnvironment, Passphrase};
-
-/// Environment variable holding the Authenticode key's passphrase.
-pub const ENV_AUTHENTICODE_PASSPHRASE: &str = "WINRELEASE_AUTHENTICODE_PASSPHRASE";
+use crate::keys::{KeyEnvironment, Passphrase};
+use crate::publish::PublishEnvironment;
 
 /// Everything the pipeline needs from outside the process.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Environment {
     /// `CI=true`: a missing signing key is an error, not the development key.
     pub ci: bool,
@@ -24,10 +22,12 @@ pub struct Environment {
     pub now: i64,
     /// The signing key and its passphrase from the environment.
     pub keys: KeyEnvironment,
-    /// [`ENV_AUTHENTICODE_PASSPHRASE`], when set.
+    /// [`crate::authenticode::ENV_AUTHENTICODE_PASSPHRASE`], when set.
     pub authenticode_passphrase: Option<Passphrase>,
     /// What the Go build sees of the environment.
     pub go_env: GoEnvironment,
+    /// AWS settings, host name, temporary folder and clock for the release store.
+    pub publish: PublishEnvironment,
 }
 
 /// A set of environment variables (name → value), as the edge read them. Debug lists the

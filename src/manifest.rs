@@ -1,35 +1,31 @@
-//! The signed release manifest (`manifest.json`) and the trust stage that writes a release's
-//! zip, `SHA256SUMS`, signatures and manifest in one all-or-nothing step ([`release_trust`]).
+//! The release manifest's schema (`manifest.json`, schema version 1): its types, its canonical
+//! JSON form, and parsing with validation. The JSON Schema is `schema/manifest.schema.json`;
+//! [`crate::trust`] writes manifests, [`crate::verify`] and [`crate::publish`] read them.
 //!
 //! The manifest is canonical JSON: keys sorted by byte order, two-space indentation, no floats
 //! (only integers, strings, booleans, arrays, objects), UTF-8, one trailing newline, optional
 //! fields omitted rather than `null`. The same release therefore always yields the same bytes,
-//! and the manifest's SHA-256 (which the next release records in `previous`) is stable. The
-//! JSON Schema is `schema/manifest.schema.json`.
+//! and the manifest's SHA-256 (which the next release records in `previous`) is stable.
 //!
 //! Times are RFC 3339 UTC with second precision (`2026-11-25T16:02:42Z`) and all derive from the
 //! commit time: `created` is the commit time, `expires` is `created` plus a number of days.
-//! No wall clock is read.
+//!
+//! *Invariant:* [`Manifest::parse`] never panics and accepts only manifests that pass
+//! [`Manifest::validate`]; every value has one spelling, so parse → [`Manifest::to_canonical_json`]
+//! gives back the bytes winrelease wrote. No wall clock is read.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::fmt;
 use std::fs;
-use std::io::{self, Read, Write};
-use std::path::{Path, PathBuf};
+use std::io::{self, Read};
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::config::{check_channel_name, parse_guid, Project};
-use crate::gobuild::BuiltExe;
-use crate::portable_zip::{self, ZipRequest};
-use crate::sign::{
-    self, check_file_name, hash_file, signature_file_name, Binding, FileDigest, HashingWriter,
-    ReleaseKey, Sha256Digest, SignError, SHA256SUMS_FILE,
-};
-use crate::stamp::Versioned;
-use crate::stamp::{rfc3339_utc, Stamp};
-use crate::version::MsiVersion;
+use crate::config::{check_channel_name, parse_guid};
+use crate::digest::{check_file_name, Sha256Digest, SHA256SUMS_FILE};
+use crate::keys::{signature_file_name, SIGNATURE_SUFFIX};
 
 /// The manifest format this code writes and reads.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -232,23 +228,34 @@ impl Manifest {
     /// Checks every value beyond its JSON type: SemVer, MSI version, channel, commit id, times,
     /// artifact names (plain, unique file names), digests, GUIDs.
     pub fn validate(&self) -> Result<(), ManifestError> {
-        let invalid = |field: &str, reason: String| ManifestError::Invalid {
-            field: field.to_string(),
-            reason,
-        };
         if self.schema_version != SCHEMA_VERSION {
             return Err(ManifestError::UnsupportedSchema {
                 found: self.schema_version.to_string(),
             });
         }
+        self.validate_release()?;
+        self.git.validate()?;
+        self.validate_times()?;
+        self.toolchain.validate()?;
+        if let Some(msi) = &self.msi {
+            msi.validate()?;
+        }
+        validate_artifacts(&self.artifacts)?;
+        if let Some(previous) = &self.previous {
+            previous.validate()?;
+        }
+        Ok(())
+    }
+
+    /// Product, version, MSI version and channel.
+    fn validate_release(&self) -> Result<(), ManifestError> {
         if self.product.trim().is_empty() || self.product.chars().any(char::is_control) {
             return Err(invalid(
                 "product",
-                "must be non-empty and free of control characters".into(),
+                "must be non-empty and free of control characters",
             ));
         }
-        semver::Version::parse(&self.version)
-            .map_err(|e| invalid("version", format!("{:?} is not SemVer ({e})", self.version)))?;
+        check_semver("version", &self.version)?;
         parse_msi_version(&self.msi_version).ok_or_else(|| {
             invalid(
                 "msi_version",
@@ -258,132 +265,22 @@ impl Manifest {
                 ),
             )
         })?;
-        check_channel_name(&self.channel).map_err(|m| invalid("channel", m))?;
-        let commit = &self.git.commit;
-        if !matches!(commit.len(), 40 | 64)
-            || !commit
-                .bytes()
-                .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
-        {
-            return Err(invalid(
-                "git.commit",
-                "must be a full lowercase hex commit id".into(),
-            ));
-        }
-        if let Some(tag) = &self.git.tag {
-            if tag.is_empty() || tag.chars().any(|c| c.is_control() || c.is_whitespace()) {
-                return Err(invalid("git.tag", "must be a git tag name".into()));
-            }
-        }
-        let commit_time = parse_rfc3339_utc(&self.git.commit_time)
-            .ok_or_else(|| invalid("git.commit_time", rfc3339_hint(&self.git.commit_time)))?;
-        let created = parse_rfc3339_utc(&self.created)
-            .ok_or_else(|| invalid("created", rfc3339_hint(&self.created)))?;
-        let expires = parse_rfc3339_utc(&self.expires)
-            .ok_or_else(|| invalid("expires", rfc3339_hint(&self.expires)))?;
+        check_channel_name(&self.channel).map_err(|m| invalid("channel", m))
+    }
+
+    /// All three times are RFC 3339 UTC; `created` is the commit time and `expires` later.
+    fn validate_times(&self) -> Result<(), ManifestError> {
+        let commit_time = parse_time("git.commit_time", &self.git.commit_time)?;
+        let created = parse_time("created", &self.created)?;
+        let expires = parse_time("expires", &self.expires)?;
         if created != commit_time {
             return Err(invalid(
                 "created",
-                "must equal git.commit_time (winrelease reads no wall clock)".into(),
+                "must equal git.commit_time (winrelease reads no wall clock)",
             ));
         }
         if expires <= created {
-            return Err(invalid("expires", "must be later than `created`".into()));
-        }
-        for (field, value) in [
-            ("toolchain.go", &self.toolchain.go),
-            ("toolchain.winrelease", &self.toolchain.winrelease),
-        ] {
-            if value.is_empty() || value.chars().any(char::is_control) {
-                return Err(invalid(field, "must be a non-empty version string".into()));
-            }
-        }
-        if let Some(msi) = &self.msi {
-            for (field, guid) in [
-                ("msi.product_code", &msi.product_code),
-                ("msi.upgrade_code", &msi.upgrade_code),
-                ("msi.package_code", &msi.package_code),
-            ] {
-                if !is_registry_guid(guid) {
-                    return Err(invalid(
-                        field,
-                        format!(
-                            "{guid:?} is not {{XXXXXXXX-XXXX-XXXX-XXXX-XXXXXXXXXXXX}} (uppercase)"
-                        ),
-                    ));
-                }
-            }
-        }
-        if self.artifacts.is_empty() {
-            return Err(invalid("artifacts", "lists no artifact".into()));
-        }
-        let mut names = BTreeSet::new();
-        let mut checksums = 0;
-        for (i, artifact) in self.artifacts.iter().enumerate() {
-            let field = |name: &str| format!("artifacts[{i}].{name}");
-            check_file_name(&artifact.name).map_err(|reason| {
-                invalid(&field("name"), format!("{:?} {reason}", artifact.name))
-            })?;
-            if artifact.name == MANIFEST_FILE || artifact.name.ends_with(sign::SIGNATURE_SUFFIX) {
-                return Err(invalid(
-                    &field("name"),
-                    format!("{:?} is a manifest or signature name", artifact.name),
-                ));
-            }
-            if !names.insert(artifact.name.as_str()) {
-                return Err(invalid(
-                    &field("name"),
-                    format!("{:?} is listed twice", artifact.name),
-                ));
-            }
-            if Sha256Digest::from_hex(&artifact.sha256).is_none() {
-                return Err(invalid(
-                    &field("sha256"),
-                    "must be 64 lowercase hex digits".into(),
-                ));
-            }
-            if artifact.signature != signature_file_name(&artifact.name) {
-                return Err(invalid(
-                    &field("signature"),
-                    format!("must be {:?}", signature_file_name(&artifact.name)),
-                ));
-            }
-            if artifact.kind == ArtifactKind::Checksums {
-                checksums += 1;
-                if artifact.name != SHA256SUMS_FILE {
-                    return Err(invalid(
-                        &field("name"),
-                        format!("the checksums artifact must be named {SHA256SUMS_FILE}"),
-                    ));
-                }
-            }
-        }
-        if checksums != 1 {
-            return Err(invalid(
-                "artifacts",
-                format!("must list exactly one `checksums` artifact ({SHA256SUMS_FILE}), found {checksums}"),
-            ));
-        }
-        if !self
-            .artifacts
-            .windows(2)
-            .all(|w| w[0].name.as_bytes() < w[1].name.as_bytes())
-        {
-            return Err(invalid("artifacts", "must be sorted by name".into()));
-        }
-        if let Some(previous) = &self.previous {
-            semver::Version::parse(&previous.version).map_err(|e| {
-                invalid(
-                    "previous.version",
-                    format!("{:?} is not SemVer ({e})", previous.version),
-                )
-            })?;
-            if Sha256Digest::from_hex(&previous.manifest_sha256).is_none() {
-                return Err(invalid(
-                    "previous.manifest_sha256",
-                    "must be 64 lowercase hex digits".into(),
-                ));
-            }
+            return Err(invalid("expires", "must be later than `created`"));
         }
         Ok(())
     }
@@ -403,6 +300,163 @@ impl Manifest {
     pub fn expires_unix(&self) -> Option<i64> {
         parse_rfc3339_utc(&self.expires)
     }
+}
+
+impl GitInfo {
+    /// A full lowercase hex commit id and, when present, a plausible tag name.
+    fn validate(&self) -> Result<(), ManifestError> {
+        let commit = &self.commit;
+        if !matches!(commit.len(), 40 | 64)
+            || !commit
+                .bytes()
+                .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+        {
+            return Err(invalid(
+                "git.commit",
+                "must be a full lowercase hex commit id",
+            ));
+        }
+        if let Some(tag) = &self.tag {
+            if tag.is_empty() || tag.chars().any(|c| c.is_control() || c.is_whitespace()) {
+                return Err(invalid("git.tag", "must be a git tag name"));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Toolchain {
+    /// Both versions are non-empty single-line strings.
+    fn validate(&self) -> Result<(), ManifestError> {
+        for (field, value) in [
+            ("toolchain.go", &self.go),
+            ("toolchain.winrelease", &self.winrelease),
+        ] {
+            if value.is_empty() || value.chars().any(char::is_control) {
+                return Err(invalid(field, "must be a non-empty version string"));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl MsiIdentity {
+    /// Every GUID is in registry form.
+    fn validate(&self) -> Result<(), ManifestError> {
+        for (field, guid) in [
+            ("msi.product_code", &self.product_code),
+            ("msi.upgrade_code", &self.upgrade_code),
+            ("msi.package_code", &self.package_code),
+        ] {
+            if !is_registry_guid(guid) {
+                return Err(invalid(
+                    field,
+                    format!("{guid:?} is not {{XXXXXXXX-XXXX-XXXX-XXXX-XXXXXXXXXXXX}} (uppercase)"),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Artifact {
+    /// A plain, new file name that is neither the manifest's nor a signature's, a SHA-256, and
+    /// the signature file name that goes with the name. `i` is its index, for the field path;
+    /// `seen` holds the names of the artifacts before it, which this one must not repeat.
+    fn validate<'a>(&'a self, i: usize, seen: &mut BTreeSet<&'a str>) -> Result<(), ManifestError> {
+        let field = |name: &str| format!("artifacts[{i}].{name}");
+        check_file_name(&self.name)
+            .map_err(|reason| invalid(&field("name"), format!("{:?} {reason}", self.name)))?;
+        if self.name == MANIFEST_FILE || self.name.ends_with(SIGNATURE_SUFFIX) {
+            return Err(invalid(
+                &field("name"),
+                format!("{:?} is a manifest or signature name", self.name),
+            ));
+        }
+        if !seen.insert(self.name.as_str()) {
+            return Err(invalid(
+                &field("name"),
+                format!("{:?} is listed twice", self.name),
+            ));
+        }
+        check_sha256(&field("sha256"), &self.sha256)?;
+        if self.signature != signature_file_name(&self.name) {
+            return Err(invalid(
+                &field("signature"),
+                format!("must be {:?}", signature_file_name(&self.name)),
+            ));
+        }
+        if self.kind == ArtifactKind::Checksums && self.name != SHA256SUMS_FILE {
+            return Err(invalid(
+                &field("name"),
+                format!("the checksums artifact must be named {SHA256SUMS_FILE}"),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The artifact list: not empty, each artifact valid, names unique and sorted, exactly one
+/// `checksums` artifact.
+fn validate_artifacts(artifacts: &[Artifact]) -> Result<(), ManifestError> {
+    if artifacts.is_empty() {
+        return Err(invalid("artifacts", "lists no artifact"));
+    }
+    let mut seen = BTreeSet::new();
+    for (i, artifact) in artifacts.iter().enumerate() {
+        artifact.validate(i, &mut seen)?;
+    }
+    let checksums = artifacts
+        .iter()
+        .filter(|a| a.kind == ArtifactKind::Checksums)
+        .count();
+    if checksums != 1 {
+        return Err(invalid(
+            "artifacts",
+            format!(
+                "must list exactly one `checksums` artifact ({SHA256SUMS_FILE}), found {checksums}"
+            ),
+        ));
+    }
+    if !artifacts
+        .windows(2)
+        .all(|w| w[0].name.as_bytes() < w[1].name.as_bytes())
+    {
+        return Err(invalid("artifacts", "must be sorted by name"));
+    }
+    Ok(())
+}
+
+impl Previous {
+    /// A SemVer version and a SHA-256.
+    fn validate(&self) -> Result<(), ManifestError> {
+        check_semver("previous.version", &self.version)?;
+        check_sha256("previous.manifest_sha256", &self.manifest_sha256)
+    }
+}
+
+fn invalid(field: &str, reason: impl Into<String>) -> ManifestError {
+    ManifestError::Invalid {
+        field: field.to_string(),
+        reason: reason.into(),
+    }
+}
+
+fn check_semver(field: &str, text: &str) -> Result<(), ManifestError> {
+    semver::Version::parse(text)
+        .map(drop)
+        .map_err(|e| invalid(field, format!("{text:?} is not SemVer ({e})")))
+}
+
+fn check_sha256(field: &str, text: &str) -> Result<(), ManifestError> {
+    match Sha256Digest::from_hex(text) {
+        Some(_) => Ok(()),
+        None => Err(invalid(field, "must be 64 lowercase hex digits")),
+    }
+}
+
+fn parse_time(field: &str, text: &str) -> Result<i64, ManifestError> {
+    parse_rfc3339_utc(text).ok_or_else(|| invalid(field, rfc3339_hint(text)))
 }
 
 fn rfc3339_hint(text: &str) -> String {
@@ -508,7 +562,7 @@ fn write_canonical(
     Ok(())
 }
 
-/// Parses exactly `YYYY-MM-DDTHH:MM:SSZ` (the form [`rfc3339_utc`] writes) into Unix seconds.
+/// Parses exactly `YYYY-MM-DDTHH:MM:SSZ` (the form [`rfc3339_utc`](crate::stamp::rfc3339_utc) writes) into Unix seconds.
 /// Anything else, including valid RFC 3339 with offsets or fractions, is `None`, so each
 /// instant has one spelling.
 pub fn parse_rfc3339_utc(text: &str) -> Option<i64> {
@@ -577,473 +631,105 @@ pub(crate) fn read_limited(path: &Path, max: u64) -> io::Result<Vec<u8>> {
     Ok(bytes)
 }
 
-// ---------------------------------------------------------------------------------------------
-// The trust stage
-// ---------------------------------------------------------------------------------------------
-
-/// The MSI of a release and its identity (from the MSI writer).
-#[derive(Debug, Clone)]
-pub struct MsiArtifact {
-    /// The `.msi`, inside the version folder.
-    pub path: PathBuf,
-    pub identity: MsiIdentity,
-}
-
-/// Everything the trust stage needs; all of it is known after the build and MSI stages.
-#[derive(Debug, Clone)]
-pub struct TrustRequest {
-    pub product: String,
-    pub channel: String,
-    /// The exe's base name (`hellosvc`), for the zip's name and its exe entry.
-    pub exe_name: String,
-    pub stamp: Stamp,
-    pub msi_version: MsiVersion,
-    /// `go version` output of the toolchain that built the exe.
-    pub go_version: String,
-    /// `target/winrelease/<version>/`: holds the exe (and MSI); receives everything written.
-    pub version_dir: PathBuf,
-    /// The built exe, inside `version_dir`.
-    pub exe: PathBuf,
-    /// The MSI, when the MSI stage ran.
-    pub msi: Option<MsiArtifact>,
-    /// Per-site transforms (`.mst`) made for the MSI, inside `version_dir`.
-    pub transforms: Vec<PathBuf>,
-    /// Template of the default config put into the zip.
-    pub config_template: PathBuf,
-    /// Values for the template's placeholders.
-    pub template_values: BTreeMap<String, String>,
-    /// License file to put into the zip.
-    pub license: Option<PathBuf>,
-    /// The manifest of the release this one follows (from the release store), if any.
-    pub previous_manifest: Option<PathBuf>,
-    /// Days from the commit time until the manifest expires.
-    pub expiry_days: u32,
-}
-
-impl TrustRequest {
-    /// The request for a project's release after the build stage: no MSI, no previous
-    /// manifest, [`DEFAULT_EXPIRY_DAYS`]; set `msi` and `previous_manifest` when there are ones.
-    pub fn new(project: &Project, versioned: &Versioned, exe: &BuiltExe) -> TrustRequest {
-        let config = &project.config;
-        TrustRequest {
-            product: config.product.clone(),
-            channel: config.channel.clone(),
-            exe_name: config.exe_name.clone(),
-            stamp: versioned.stamp.clone(),
-            msi_version: versioned.msi_version,
-            go_version: exe.go_version.clone(),
-            version_dir: project.version_dir(&versioned.stamp.version),
-            exe: exe.path.clone(),
-            msi: None,
-            transforms: Vec::new(),
-            config_template: project.root.join(&config.config_template),
-            template_values: portable_zip::template_values(config),
-            license: portable_zip::find_license(&project.root, &project.service_dir()),
-            previous_manifest: None,
-            expiry_days: DEFAULT_EXPIRY_DAYS,
-        }
-    }
-}
-
-/// One artifact the trust stage covered.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ArtifactSummary {
-    pub name: String,
-    pub kind: ArtifactKind,
-    pub size: u64,
-    pub sha256: Sha256Digest,
-    /// The artifact's path.
-    pub path: PathBuf,
-    /// Its `.minisig`.
-    pub signature: PathBuf,
-}
-
-/// What [`release_trust`] wrote.
-#[derive(Debug, Clone)]
-pub struct TrustSummary {
-    /// Every artifact (exe, MSI, zip, SHA256SUMS), sorted by name.
-    pub artifacts: Vec<ArtifactSummary>,
-    /// `manifest.json`.
-    pub manifest: PathBuf,
-    /// SHA-256 of the manifest (what the next release's `previous.manifest_sha256` will be).
-    pub manifest_sha256: Sha256Digest,
-    /// `manifest.json.minisig`.
-    pub manifest_signature: PathBuf,
-    /// Key id of the signing key.
-    pub key_id: minisig::KeyId,
-    /// The release was signed with the development key: not for production.
-    pub development_key: bool,
-    /// When the manifest expires (RFC 3339).
-    pub expires: String,
-    /// The previous release linked in the manifest, if any.
-    pub previous: Option<Previous>,
-}
-
-/// Errors of the trust stage. Nothing is left behind when one is returned.
-#[derive(Debug, thiserror::Error)]
-pub enum TrustError {
-    #[error(transparent)]
-    Sign(#[from] SignError),
-    #[error("portable zip: {0}")]
-    Zip(#[from] portable_zip::ZipError),
-    #[error("{context} {path}: {source}")]
-    Io {
-        context: &'static str,
-        path: PathBuf,
-        #[source]
-        source: io::Error,
-    },
-    #[error("{path} is not directly inside the version folder {dir}\nfix: the exe and the MSI must be in target/winrelease/<version>/, where their signatures are written")]
-    OutsideVersionDir { path: PathBuf, dir: PathBuf },
-    #[error("previous manifest {path}: {reason}\nfix: {fix}")]
-    Previous {
-        path: PathBuf,
-        reason: String,
-        fix: &'static str,
-    },
-    #[error(
-        "the manifest this release would write {0}\nfix: correct the configuration value it names"
-    )]
-    Manifest(#[from] ManifestError),
-    #[error("expiry: {0}")]
-    Expiry(String),
-}
-
-/// The trust stage: given the version folder with the exe (and the MSI when present), writes
-/// the portable zip, `SHA256SUMS`, a `.minisig` for every artifact and for `SHA256SUMS`,
-/// `manifest.json` and `manifest.json.minisig`, and returns what it wrote.
-///
-/// Everything is first written into a staging folder inside the version folder, then renamed
-/// into place; files an earlier run left are moved aside and restored if a rename fails. On any
-/// error nothing new remains. The exe and MSI are read once each (for SHA-256 and minisign's
-/// BLAKE2b prehash together); the zip, `SHA256SUMS` and the manifest are hashed while written.
-pub fn release_trust(request: &TrustRequest, key: &ReleaseKey) -> Result<TrustSummary, TrustError> {
-    let version = request.stamp.version.to_string();
-    let dir = &request.version_dir;
-    let io_err = |context: &'static str, path: &Path| {
-        let path = path.to_path_buf();
-        move |source| TrustError::Io {
-            context,
-            path,
-            source,
-        }
-    };
-    let expires_unix = i64::from(request.expiry_days)
-        .checked_mul(86_400)
-        .and_then(|s| request.stamp.commit_time.checked_add(s))
-        .filter(|_| request.expiry_days > 0)
-        .ok_or_else(|| {
-            TrustError::Expiry(format!(
-                "{} days after the commit time is not a usable expiry; choose 1 day or more",
-                request.expiry_days
-            ))
-        })?;
-
-    // Inputs: exe and MSI, which other stages wrote.
-    let mut inputs: Vec<(ArtifactKind, &Path)> = vec![(ArtifactKind::Exe, &request.exe)];
-    if let Some(msi) = &request.msi {
-        inputs.push((ArtifactKind::Msi, &msi.path));
-    }
-    for transform in &request.transforms {
-        inputs.push((ArtifactKind::Transform, transform));
-    }
-    let mut digests: Vec<(String, ArtifactKind, FileDigest)> = Vec::new();
-    for (kind, path) in inputs {
-        let name = name_in_dir(path, dir)?;
-        digests.push((name, kind, hash_file(path)?));
-    }
-
-    let previous = match &request.previous_manifest {
-        Some(path) => Some(previous_link(path, request)?),
-        None => None,
-    };
-
-    let staging = tempfile::Builder::new()
-        .prefix(".winrelease-trust-")
-        .tempdir_in(dir)
-        .map_err(io_err("creating a staging folder in", dir))?;
-    let stage = staging.path();
-
-    // Zip, hashed while written.
-    let zip_name = portable_zip::zip_file_name(&request.exe_name, &request.stamp.version);
-    let zip = portable_zip::write_zip(
-        &ZipRequest {
-            exe_name: &request.exe_name,
-            exe_path: &request.exe,
-            product: &request.product,
-            stamp: &request.stamp,
-            config_template: &request.config_template,
-            template_values: &request.template_values,
-            license: request.license.as_deref(),
-        },
-        &stage.join(&zip_name),
-    )?;
-    digests.push((zip_name, ArtifactKind::Zip, zip.digest));
-
-    // SHA256SUMS over everything but itself.
-    let sums_text = sign::sha256sums_text(
-        &digests
-            .iter()
-            .map(|(name, _, d)| (name.clone(), d.sha256))
-            .collect::<Vec<_>>(),
-    )?;
-    let sums_digest = write_hashed(&stage.join(SHA256SUMS_FILE), sums_text.as_bytes())?;
-    digests.push((
-        SHA256SUMS_FILE.to_string(),
-        ArtifactKind::Checksums,
-        sums_digest,
-    ));
-    digests.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
-
-    // A signature per artifact, binding product, version, file name and SHA-256.
-    let mut staged_names: Vec<String> = Vec::new();
-    let mut artifacts = Vec::new();
-    for (name, kind, digest) in &digests {
-        let signed = key.sign(
-            digest,
-            &Binding {
-                product: request.product.clone(),
-                version: version.clone(),
-                file: name.clone(),
-                sha256: digest.sha256,
-            },
-        )?;
-        let sig_name = signature_file_name(name);
-        write_hashed(&stage.join(&sig_name), signed.text.as_bytes())?;
-        staged_names.push(sig_name.clone());
-        if matches!(kind, ArtifactKind::Zip | ArtifactKind::Checksums) {
-            staged_names.push(name.clone());
-        }
-        artifacts.push(Artifact {
-            name: name.clone(),
-            kind: *kind,
-            size: digest.size,
-            sha256: digest.sha256.to_hex(),
-            signature: sig_name,
-        });
-    }
-
-    let commit_time = rfc3339_utc(request.stamp.commit_time);
-    let manifest = Manifest {
-        schema_version: SCHEMA_VERSION,
-        product: request.product.clone(),
-        version: version.clone(),
-        msi_version: request.msi_version.to_string(),
-        channel: request.channel.clone(),
-        git: GitInfo {
-            commit: request.stamp.commit.clone(),
-            tag: request.stamp.tag.clone(),
-            commit_time: commit_time.clone(),
-            dirty: request.stamp.dirty,
-        },
-        toolchain: Toolchain {
-            go: request.go_version.clone(),
-            winrelease: env!("CARGO_PKG_VERSION").to_string(),
-        },
-        msi: request.msi.as_ref().map(|m| m.identity.clone()),
-        artifacts,
-        previous: previous.clone(),
-        created: commit_time,
-        expires: rfc3339_utc(expires_unix),
-    };
-    manifest.validate()?;
-    let manifest_text = manifest.to_canonical_json();
-    let manifest_digest = write_hashed(&stage.join(MANIFEST_FILE), manifest_text.as_bytes())?;
-    let manifest_signed = key.sign(
-        &manifest_digest,
-        &Binding {
-            product: request.product.clone(),
-            version: version.clone(),
-            file: MANIFEST_FILE.to_string(),
-            sha256: manifest_digest.sha256,
-        },
-    )?;
-    let manifest_sig_name = signature_file_name(MANIFEST_FILE);
-    write_hashed(
-        &stage.join(&manifest_sig_name),
-        manifest_signed.text.as_bytes(),
-    )?;
-    // The manifest and its signature go in last, so a reader never sees a manifest whose
-    // artifacts are not yet in place.
-    staged_names.push(MANIFEST_FILE.to_string());
-    staged_names.push(manifest_sig_name.clone());
-
-    commit_staged(stage, dir, &staged_names)?;
-    drop(staging);
-
-    Ok(TrustSummary {
-        artifacts: digests
-            .iter()
-            .map(|(name, kind, digest)| ArtifactSummary {
-                name: name.clone(),
-                kind: *kind,
-                size: digest.size,
-                sha256: digest.sha256,
-                path: dir.join(name),
-                signature: dir.join(signature_file_name(name)),
-            })
-            .collect(),
-        manifest: dir.join(MANIFEST_FILE),
-        manifest_sha256: manifest_digest.sha256,
-        manifest_signature: dir.join(manifest_sig_name),
-        key_id: key.key_id(),
-        development_key: key.is_development(),
-        expires: manifest.expires,
-        previous,
-    })
-}
-
-/// The file name of `path`, which must sit directly in `dir`.
-fn name_in_dir(path: &Path, dir: &Path) -> Result<String, TrustError> {
-    let outside = || TrustError::OutsideVersionDir {
-        path: path.to_path_buf(),
-        dir: dir.to_path_buf(),
-    };
-    let parent = path.parent().ok_or_else(outside)?;
-    let same = match (parent.canonicalize(), dir.canonicalize()) {
-        (Ok(a), Ok(b)) => a == b,
-        _ => false,
-    };
-    if !same {
-        return Err(outside());
-    }
-    let name = path
-        .file_name()
-        .and_then(|n| n.to_str())
-        .ok_or_else(outside)?
-        .to_string();
-    check_file_name(&name).map_err(|reason| {
-        TrustError::Sign(SignError::BadFileName {
-            name: name.clone(),
-            reason,
-        })
-    })?;
-    Ok(name)
-}
-
-/// The `previous` link to the manifest at `path`: it must be a valid manifest of the same
-/// product with a strictly older version.
-fn previous_link(path: &Path, request: &TrustRequest) -> Result<Previous, TrustError> {
-    let fail = |reason: String, fix: &'static str| TrustError::Previous {
-        path: path.to_path_buf(),
-        reason,
-        fix,
-    };
-    let bytes = read_limited(path, MAX_MANIFEST_BYTES).map_err(|e| {
-        fail(
-            format!("cannot be read ({e})"),
-            "pass the manifest.json of the last published release, or none for the first release",
-        )
-    })?;
-    let previous = Manifest::parse(&bytes).map_err(|e| {
-        fail(
-            e.to_string(),
-            "pass the manifest.json of the last published release",
-        )
-    })?;
-    if previous.product != request.product {
-        return Err(fail(
-            format!(
-                "is for product {:?}, this release is {:?}",
-                previous.product, request.product
-            ),
-            "pass the previous manifest of this product",
-        ));
-    }
-    let older = semver::Version::parse(&previous.version)
-        .map(|v| v.cmp_precedence(&request.stamp.version) == std::cmp::Ordering::Less)
-        .unwrap_or(false);
-    if !older {
-        return Err(fail(
-            format!(
-                "is version {}, which is not older than this release's {}",
-                previous.version, request.stamp.version
-            ),
-            "release a version newer than the last published one (tag a higher version)",
-        ));
-    }
-    Ok(Previous {
-        version: previous.version,
-        manifest_sha256: Sha256Digest::of(&bytes).to_hex(),
-    })
-}
-
-/// Writes `bytes` to a new file at `path`, hashing them on the way.
-fn write_hashed(path: &Path, bytes: &[u8]) -> Result<FileDigest, TrustError> {
-    let io_err = |source| TrustError::Io {
-        context: "writing",
-        path: path.to_path_buf(),
-        source,
-    };
-    let file = fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(path)
-        .map_err(io_err)?;
-    let mut writer = HashingWriter::new(file);
-    writer.write_all(bytes).map_err(io_err)?;
-    let (file, digest) = writer.finish();
-    file.sync_all().map_err(io_err)?;
-    Ok(digest)
-}
-
-/// Moves `names` from `stage` into `dest`. Existing files of the same names are moved aside
-/// first and put back if any rename fails, so `dest` ends up either fully updated or unchanged.
-fn commit_staged(stage: &Path, dest: &Path, names: &[String]) -> Result<(), TrustError> {
-    let aside = stage.join(".replaced");
-    fs::create_dir(&aside).map_err(|source| TrustError::Io {
-        context: "creating",
-        path: aside.clone(),
-        source,
-    })?;
-    let mut moved_aside: Vec<&String> = Vec::new();
-    let mut placed: Vec<&String> = Vec::new();
-    let mut failure: Option<TrustError> = None;
-    for name in names {
-        let target = dest.join(name);
-        if fs::symlink_metadata(&target).is_ok() {
-            if let Err(source) = fs::rename(&target, aside.join(name)) {
-                failure = Some(TrustError::Io {
-                    context: "moving aside the earlier",
-                    path: target,
-                    source,
-                });
-                break;
-            }
-            moved_aside.push(name);
-        }
-    }
-    if failure.is_none() {
-        for name in names {
-            let target = dest.join(name);
-            if let Err(source) = fs::rename(stage.join(name), &target) {
-                failure = Some(TrustError::Io {
-                    context: "moving into place",
-                    path: target,
-                    source,
-                });
-                break;
-            }
-            placed.push(name);
-        }
-    }
-    match failure {
-        None => Ok(()),
-        Some(err) => {
-            for name in placed {
-                let _ = fs::remove_file(dest.join(name));
-            }
-            for name in moved_aside {
-                let _ = fs::rename(aside.join(name), dest.join(name));
-            }
-            Err(err)
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::stamp::rfc3339_utc;
+
+    /// A manifest as the trust stage writes one: every optional field present.
+    fn sample() -> Manifest {
+        let artifact = |name: &str, kind| Artifact {
+            name: name.into(),
+            kind,
+            size: 7,
+            sha256: "ab".repeat(32),
+            signature: signature_file_name(name),
+        };
+        Manifest {
+            schema_version: SCHEMA_VERSION,
+            product: "Hello Service".into(),
+            version: "1.2.3".into(),
+            msi_version: "1.2.3".into(),
+            channel: "stable".into(),
+            git: GitInfo {
+                commit: "0123456789abcdef0123456789abcdef01234567".into(),
+                tag: Some("v1.2.3".into()),
+                commit_time: "2026-03-04T05:06:07Z".into(),
+                dirty: false,
+            },
+            toolchain: Toolchain {
+                go: "go1.26.8".into(),
+                winrelease: "0.1.0".into(),
+            },
+            msi: Some(
+                MsiIdentity::new(
+                    "11111111-2222-3333-4444-555555555555",
+                    "6B0E1F4C-3C2D-4E7A-9B1F-2A5C8D9E0F11",
+                    "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee",
+                )
+                .unwrap(),
+            ),
+            artifacts: vec![
+                artifact(SHA256SUMS_FILE, ArtifactKind::Checksums),
+                artifact("hellosvc_1.2.3_windows_amd64.exe", ArtifactKind::Exe),
+                artifact("hellosvc_1.2.3_x64.msi", ArtifactKind::Msi),
+            ],
+            previous: Some(Previous {
+                version: "1.2.2".into(),
+                manifest_sha256: "cd".repeat(32),
+            }),
+            created: "2026-03-04T05:06:07Z".into(),
+            expires: "2026-08-31T05:06:07Z".into(),
+        }
+    }
+
+    #[test]
+    fn the_schema_file_accepts_what_this_module_writes_and_parse_reads_it_back() {
+        let schema_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("schema/manifest.schema.json");
+        let schema: Value =
+            serde_json::from_str(&fs::read_to_string(schema_path).unwrap()).unwrap();
+        let validator = jsonschema::validator_for(&schema).expect("a valid JSON Schema");
+        let manifest = sample();
+        let text = manifest.to_canonical_json();
+        let instance: Value = serde_json::from_str(&text).unwrap();
+        let errors: Vec<String> = validator
+            .iter_errors(&instance)
+            .map(|e| e.to_string())
+            .collect();
+        assert!(errors.is_empty(), "{errors:?}\n{text}");
+        assert_eq!(Manifest::parse(text.as_bytes()).unwrap(), manifest);
+    }
+
+    #[test]
+    fn validate_names_the_first_bad_field() {
+        type Edit = fn(&mut Manifest);
+        let cases: [(&str, Edit); 8] = [
+            ("product", |m| m.product = " ".into()),
+            ("git.commit", |m| m.git.commit = "ABC".into()),
+            ("created", |m| m.created = "2026-03-04T05:06:08Z".into()),
+            ("expires", |m| m.expires = m.created.clone()),
+            ("msi.upgrade_code", |m| {
+                m.msi.as_mut().unwrap().upgrade_code = "{x}".into()
+            }),
+            ("artifacts[2].name", |m| {
+                m.artifacts[2].name = m.artifacts[1].name.clone()
+            }),
+            ("artifacts[1].signature", |m| {
+                m.artifacts[1].signature = "x.minisig".into()
+            }),
+            ("previous.manifest_sha256", |m| {
+                m.previous.as_mut().unwrap().manifest_sha256 = "AB".repeat(32)
+            }),
+        ];
+        for (field, edit) in cases {
+            let mut manifest = sample();
+            edit(&mut manifest);
+            match manifest.validate() {
+                Err(ManifestError::Invalid { field: found, .. }) => assert_eq!(found, field),
+                other => panic!("{field}: {other:?}"),
+            }
+        }
+    }
 
     #[test]
     fn rfc3339_round_trips_and_is_strict() {

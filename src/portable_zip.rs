@@ -1,12 +1,16 @@
-//! Portable zip: `<exe>_<version>_windows_amd64.zip` with the exe, its default config, a short
+//! The zip stage: `<exe>_<version>_windows_amd64.zip` with the exe, its default config, a short
 //! README and the project's license, for admins who run the service without installing it.
+//! [`portable_zip`] writes it into the version folder, where the trust stage covers it like the
+//! exe and the MSI.
 //!
 //! Same inputs → same bytes: entries are sorted by name, every entry carries the commit time
 //! (as a DOS time, clamped to the 1980–2107 range DOS times can hold), Unix permissions 0644
 //! (0755 for the exe) with "made by Unix" so the building OS does not leak in, and deflate is
 //! the only method. The archive is built in memory, then written through
-//! [`HashingWriter`](crate::sign::HashingWriter) to a temporary file that is renamed into place,
-//! so the digest needs no second read and the zip appears complete or not at all.
+//! [`HashingWriter`] to a temporary file that is renamed into place.
+//!
+//! *Invariant:* same inputs, same bytes (no building machine's clock, OS or umask leaks in), and
+//! the zip appears at its path complete or not at all.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -16,8 +20,11 @@ use std::path::{Path, PathBuf};
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, DateTime, System, ZipWriter};
 
-use crate::config::Config;
-use crate::sign::{FileDigest, HashingWriter};
+use crate::config::{Config, Project};
+use crate::digest::{FileDigest, HashingWriter};
+use crate::fsio::{set_mode, IoContext, IoError};
+use crate::gobuild::BuiltExe;
+use crate::stamp::Versioned;
 use crate::stamp::{civil_from_days, rfc3339_utc, Stamp};
 
 /// Name of the rendered default config inside the zip.
@@ -47,13 +54,8 @@ pub fn zip_file_name(exe_name: &str, version: &semver::Version) -> String {
 /// Errors of rendering the config template and writing the zip.
 #[derive(Debug, thiserror::Error)]
 pub enum ZipError {
-    #[error("{context} {path}: {source}")]
-    Io {
-        context: &'static str,
-        path: PathBuf,
-        #[source]
-        source: io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] IoError),
     #[error("{path}: {problem}")]
     Template {
         path: PathBuf,
@@ -170,20 +172,73 @@ pub struct WrittenZip {
     pub entries: Vec<String>,
 }
 
+/// The zip stage of a release: the portable zip of `exe` with the project's config template,
+/// placeholder values and license, written into the version folder next to the exe.
+pub fn portable_zip(
+    project: &Project,
+    versioned: &Versioned,
+    exe: &BuiltExe,
+) -> Result<WrittenZip, ZipError> {
+    let config = &project.config;
+    let config_template = project.root.join(&config.config_template);
+    let template_values = template_values(config);
+    let license = find_license(&project.root, &project.service_dir());
+    let request = ZipRequest {
+        exe_name: &config.exe_name,
+        exe_path: &exe.path,
+        product: &config.product,
+        stamp: &versioned.stamp,
+        config_template: &config_template,
+        template_values: &template_values,
+        license: license.as_deref(),
+    };
+    let path = project
+        .version_dir(&versioned.stamp.version)
+        .join(zip_file_name(&config.exe_name, &versioned.stamp.version));
+    write_zip(&request, &path)
+}
+
 /// Writes the portable zip to `path` (complete or not at all) and returns its digest.
 pub fn write_zip(request: &ZipRequest, path: &Path) -> Result<WrittenZip, ZipError> {
-    let io_err = |context: &'static str, at: &Path| {
-        let at = at.to_path_buf();
-        move |source| ZipError::Io {
-            context,
-            path: at,
-            source,
-        }
-    };
-    let template = fs::read_to_string(request.config_template).map_err(io_err(
-        "reading the config template",
-        request.config_template,
-    ))?;
+    let entries = entries(request)?;
+    let archive = archive(&entries, request.stamp.commit_time, path)?;
+    let digest = write_readable(&archive, path)?;
+    Ok(WrittenZip {
+        path: path.to_path_buf(),
+        digest,
+        entries: entries.into_iter().map(|(name, _, _)| name).collect(),
+    })
+}
+
+/// One zip entry: name, bytes, Unix mode.
+type Entry = (String, Vec<u8>, u32);
+
+/// The entries, sorted by name: the exe, the rendered config, the README and the license.
+fn entries(request: &ZipRequest) -> Result<Vec<Entry>, ZipError> {
+    let config = render_config(request)?;
+    let exe_entry = format!("{}.exe", request.exe_name);
+    let exe_bytes = fs::read(request.exe_path).at("reading", request.exe_path)?;
+    let mut entries: Vec<Entry> = vec![
+        (exe_entry.clone(), exe_bytes, 0o755),
+        (CONFIG_ENTRY.to_string(), config.into_bytes(), 0o644),
+        (
+            README_ENTRY.to_string(),
+            readme(request, &exe_entry).into_bytes(),
+            0o644,
+        ),
+    ];
+    if let Some(license) = request.license {
+        let bytes = fs::read(license).at("reading the license", license)?;
+        entries.push((LICENSE_ENTRY.to_string(), bytes, 0o644));
+    }
+    entries.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+    Ok(entries)
+}
+
+/// The default config: the template rendered, and checked to be JSON.
+fn render_config(request: &ZipRequest) -> Result<String, ZipError> {
+    let template = fs::read_to_string(request.config_template)
+        .at("reading the config template", request.config_template)?;
     let config = render_template(&template, request.template_values).map_err(|problem| {
         ZipError::Template {
             path: request.config_template.to_path_buf(),
@@ -194,31 +249,19 @@ pub fn write_zip(request: &ZipRequest, path: &Path) -> Result<WrittenZip, ZipErr
         path: request.config_template.to_path_buf(),
         reason: err.to_string(),
     })?;
+    Ok(config)
+}
 
-    let exe_entry = format!("{}.exe", request.exe_name);
-    let exe_bytes = fs::read(request.exe_path).map_err(io_err("reading", request.exe_path))?;
-    let mut entries: Vec<(String, Vec<u8>, u32)> = vec![
-        (exe_entry.clone(), exe_bytes, 0o755),
-        (CONFIG_ENTRY.to_string(), config.into_bytes(), 0o644),
-        (
-            README_ENTRY.to_string(),
-            readme(request, &exe_entry).into_bytes(),
-            0o644,
-        ),
-    ];
-    if let Some(license) = request.license {
-        let bytes = fs::read(license).map_err(io_err("reading the license", license))?;
-        entries.push((LICENSE_ENTRY.to_string(), bytes, 0o644));
-    }
-    entries.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
-
+/// The archive's bytes, every entry deflated and dated `commit_time`; `path` names the zip in
+/// errors.
+fn archive(entries: &[Entry], commit_time: i64, path: &Path) -> Result<Vec<u8>, ZipError> {
     let zip_err = |source| ZipError::Zip {
         path: path.to_path_buf(),
         source,
     };
-    let time = dos_time(request.stamp.commit_time);
+    let time = dos_time(commit_time);
     let mut zip = ZipWriter::new(Cursor::new(Vec::new()));
-    for (name, bytes, mode) in &entries {
+    for (name, bytes, mode) in entries {
         let options = SimpleFileOptions::default()
             .compression_method(CompressionMethod::Deflated)
             .compression_level(Some(DEFLATE_LEVEL))
@@ -229,50 +272,33 @@ pub fn write_zip(request: &ZipRequest, path: &Path) -> Result<WrittenZip, ZipErr
         zip.start_file(name.as_str(), options).map_err(zip_err)?;
         zip.write_all(bytes).map_err(|e| zip_err(e.into()))?;
     }
-    let archive = zip.finish().map_err(zip_err)?.into_inner();
+    Ok(zip.finish().map_err(zip_err)?.into_inner())
+}
 
+/// Writes `archive` to a temporary file next to `path`, hashing it on the way, makes it
+/// world-readable (temporary files are created 0600; a published zip is read like the exe)
+/// and renames it to `path`.
+fn write_readable(archive: &[u8], path: &Path) -> Result<FileDigest, IoError> {
     let dir = path.parent().unwrap_or(Path::new("."));
-    fs::create_dir_all(dir).map_err(io_err("creating", dir))?;
+    fs::create_dir_all(dir).at("creating", dir)?;
     let tmp = tempfile::Builder::new()
         .prefix(".winrelease-zip-")
         .tempfile_in(dir)
-        .map_err(io_err("creating a temporary file next to", path))?;
+        .at("creating a temporary file next to", path)?;
     let (tmp_file, tmp_path) = tmp.into_parts();
     let mut writer = HashingWriter::new(io::BufWriter::new(tmp_file));
-    writer
-        .write_all(&archive)
-        .map_err(io_err("writing", &tmp_path))?;
+    writer.write_all(archive).at("writing", &tmp_path)?;
     let (buffered, digest) = writer.finish();
-    let file = buffered.into_inner().map_err(|e| ZipError::Io {
-        context: "writing",
-        path: tmp_path.to_path_buf(),
-        source: e.into_error(),
-    })?;
-    file.sync_all().map_err(io_err("writing", &tmp_path))?;
+    let file = buffered
+        .into_inner()
+        .map_err(|e| IoError::new("writing", &*tmp_path, e.into_error()))?;
+    file.sync_all().at("writing", &tmp_path)?;
     drop(file);
-    set_readable(&tmp_path).map_err(io_err("setting permissions of", &tmp_path))?;
-    tmp_path.persist(path).map_err(|e| ZipError::Io {
-        context: "moving the zip to",
-        path: path.to_path_buf(),
-        source: e.error,
-    })?;
-    Ok(WrittenZip {
-        path: path.to_path_buf(),
-        digest,
-        entries: entries.into_iter().map(|(name, _, _)| name).collect(),
-    })
-}
-
-/// Temporary files are created 0600; a published zip should be world-readable like the exe.
-#[cfg(unix)]
-fn set_readable(path: &Path) -> io::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    fs::set_permissions(path, fs::Permissions::from_mode(0o644))
-}
-
-#[cfg(not(unix))]
-fn set_readable(_path: &Path) -> io::Result<()> {
-    Ok(())
+    set_mode(&tmp_path, 0o644).at("setting permissions of", &tmp_path)?;
+    tmp_path
+        .persist(path)
+        .map_err(|e| IoError::new("moving the zip to", path, e.error))?;
+    Ok(digest)
 }
 
 /// The commit time as a DOS date-time (UTC; DOS times have no zone), clamped to what the

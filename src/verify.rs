@@ -5,6 +5,8 @@
 //! [`verify_release`] stops at the first failed check and reports it with the checks that
 //! passed before it, one line each, so the CLI can print them and exit non-zero. It never
 //! panics on malformed input and reads every file at most once.
+//!
+//! *Invariant:* the only clock read is the `now` its caller passes, and nothing is written.
 
 use std::cmp::Ordering;
 use std::fmt;
@@ -14,9 +16,14 @@ use std::path::{Path, PathBuf};
 
 use minisig::{KeyId, PublicKey, Signature};
 
-use crate::manifest::{read_limited, ArtifactKind, Manifest, MANIFEST_FILE, MAX_MANIFEST_BYTES};
-use crate::sign::{
-    hash_reader, parse_sha256sums, Binding, FileDigest, Sha256Digest, SHA256SUMS_FILE,
+use crate::binding::Binding;
+use crate::digest::{
+    check_file_name, hash_reader, parse_sha256sums, FileDigest, Sha256Digest, SHA256SUMS_FILE,
+};
+use crate::keys::SIGNATURE_SUFFIX;
+use crate::manifest::{
+    read_limited, Artifact, ArtifactKind, Manifest, ManifestError, MANIFEST_FILE,
+    MAX_MANIFEST_BYTES,
 };
 use crate::stamp::rfc3339_utc;
 
@@ -101,7 +108,7 @@ pub enum VerifyError {
     Manifest {
         path: PathBuf,
         #[source]
-        source: crate::manifest::ManifestError,
+        source: ManifestError,
     },
     #[error("{path} is not a minisign signature ({reason})")]
     SignatureUnreadable { path: PathBuf, reason: String },
@@ -191,6 +198,7 @@ impl Run {
         });
     }
 
+    /// Every check, in the order the report lists them.
     fn all(
         &mut self,
         path: &Path,
@@ -207,15 +215,35 @@ impl Run {
             .parent()
             .map(Path::to_path_buf)
             .unwrap_or_else(|| PathBuf::from("."));
-
         // Parse first: a malformed manifest deserves that diagnosis rather than "bad signature".
+        let (manifest, bytes) = self.manifest(&manifest_path)?;
+        self.manifest_signature(key, &manifest, &manifest_path, &bytes)?;
+        self.expiry(&manifest, now)?;
+        self.version_order(&manifest)?;
+        let mut sums = None;
+        for artifact in &manifest.artifacts {
+            self.artifact(key, &manifest, &dir, artifact)?;
+            if artifact.kind == ArtifactKind::Checksums {
+                sums = Some(dir.join(&artifact.name));
+            }
+        }
+        // Validation guarantees exactly one checksums artifact.
+        if let Some(sums_path) = sums {
+            self.sums(SHA256SUMS_FILE, &manifest, &sums_path)?;
+        }
+        self.chain(key, &manifest, &manifest_path, previous_manifest)?;
+        Ok((manifest, manifest_path))
+    }
+
+    /// The manifest parses and validates; returns it with its bytes.
+    fn manifest(&mut self, manifest_path: &Path) -> Step<(Manifest, Vec<u8>)> {
         let check = "manifest";
-        let bytes = read_manifest(&manifest_path).or_else(|e| fail(check, e))?;
+        let bytes = read_manifest(manifest_path).or_else(|e| fail(check, e))?;
         let manifest = Manifest::parse(&bytes).or_else(|source| {
             fail(
                 check,
                 VerifyError::Manifest {
-                    path: manifest_path.clone(),
+                    path: manifest_path.to_path_buf(),
                     source,
                 },
             )
@@ -231,21 +259,24 @@ impl Run {
                 manifest.artifacts.len()
             ),
         );
+        Ok((manifest, bytes))
+    }
 
+    /// `manifest.json.minisig` signs these bytes and binds them to the manifest's product and
+    /// version.
+    fn manifest_signature(
+        &mut self,
+        key: &PublicKey,
+        manifest: &Manifest,
+        manifest_path: &Path,
+        bytes: &[u8],
+    ) -> Step<()> {
         let check = "manifest signature";
-        let digest = hash_reader(&bytes[..]).or_else(|source| {
-            fail(
-                check,
-                VerifyError::Io {
-                    path: manifest_path.clone(),
-                    source,
-                },
-            )
-        })?;
+        let digest = hash_bytes(check, manifest_path, bytes)?;
         let signed_by = verify_signed(
             check,
             key,
-            &manifest_path,
+            manifest_path,
             &digest,
             &Expected {
                 product: &manifest.product,
@@ -259,7 +290,11 @@ impl Run {
             check,
             format!("valid, key {signed_by}, binds {MANIFEST_FILE} of this product and version"),
         );
+        Ok(())
+    }
 
+    /// The manifest has not expired at `now`.
+    fn expiry(&mut self, manifest: &Manifest, now: i64) -> Step<()> {
         let check = "expiry";
         let expires = manifest.expires_unix().unwrap_or(i64::MIN);
         if now >= expires {
@@ -275,47 +310,33 @@ impl Run {
             check,
             format!("expires {} (now {})", manifest.expires, rfc3339_utc(now)),
         );
+        Ok(())
+    }
 
+    /// The release is newer than the one it says it follows.
+    fn version_order(&mut self, manifest: &Manifest) -> Step<()> {
         let check = "version order";
+        let Some(previous) = &manifest.previous else {
+            self.ok(check, "first release of the chain (no previous release)");
+            return Ok(());
+        };
         let version = semver::Version::parse(&manifest.version).ok();
-        match &manifest.previous {
-            Some(previous) => {
-                let prev = semver::Version::parse(&previous.version).ok();
-                let newer = matches!((&version, &prev), (Some(v), Some(p)) if v.cmp_precedence(p) == Ordering::Greater);
-                if !newer {
-                    return fail(
-                        check,
-                        VerifyError::NotNewer {
-                            version: manifest.version.clone(),
-                            previous: previous.version.clone(),
-                        },
-                    );
-                }
-                self.ok(
-                    check,
-                    format!("{} follows {}", manifest.version, previous.version),
-                );
-            }
-            None => self.ok(check, "first release of the chain (no previous release)"),
+        let prev = semver::Version::parse(&previous.version).ok();
+        let newer = matches!((&version, &prev), (Some(v), Some(p)) if v.cmp_precedence(p) == Ordering::Greater);
+        if !newer {
+            return fail(
+                check,
+                VerifyError::NotNewer {
+                    version: manifest.version.clone(),
+                    previous: previous.version.clone(),
+                },
+            );
         }
-
-        let mut sums = None;
-        for artifact in &manifest.artifacts {
-            let file = dir.join(&artifact.name);
-            let digest = self.artifact(key, &manifest, &dir, artifact)?;
-            if artifact.kind == ArtifactKind::Checksums {
-                sums = Some((file, digest));
-            }
-        }
-
-        let check = SHA256SUMS_FILE;
-        // Validation guarantees exactly one checksums artifact.
-        if let Some((sums_path, _)) = sums {
-            self.sums(check, &manifest, &sums_path)?;
-        }
-
-        self.chain(key, &manifest, &manifest_path, previous_manifest)?;
-        Ok((manifest, manifest_path))
+        self.ok(
+            check,
+            format!("{} follows {}", manifest.version, previous.version),
+        );
+        Ok(())
     }
 
     /// Size, SHA-256 and signature of one artifact, from one read of the file.
@@ -324,7 +345,7 @@ impl Run {
         key: &PublicKey,
         manifest: &Manifest,
         dir: &Path,
-        artifact: &crate::manifest::Artifact,
+        artifact: &Artifact,
     ) -> Step<FileDigest> {
         let name = &artifact.name;
         let path = dir.join(name);
@@ -530,15 +551,7 @@ impl Run {
                 )),
             );
         }
-        let digest = hash_reader(&bytes[..]).or_else(|source| {
-            fail(
-                check,
-                VerifyError::Io {
-                    path: path.clone(),
-                    source,
-                },
-            )
-        })?;
+        let digest = hash_bytes(check, &path, &bytes)?;
         verify_signed(
             check,
             key,
@@ -576,10 +589,23 @@ fn describe<'a>(entries: impl Iterator<Item = (&'a str, &'a str)>) -> String {
     }
 }
 
+/// Digests of bytes already read from `path`.
+fn hash_bytes(check: &str, path: &Path, bytes: &[u8]) -> Step<FileDigest> {
+    hash_reader(bytes).or_else(|source| {
+        fail(
+            check,
+            VerifyError::Io {
+                path: path.to_path_buf(),
+                source,
+            },
+        )
+    })
+}
+
 /// `../<version>/manifest.json` relative to the folder of `manifest_path`, when the version is
 /// a plain folder name.
 fn sibling_manifest(manifest_path: &Path, version: &str) -> Option<PathBuf> {
-    crate::sign::check_file_name(version).ok()?;
+    check_file_name(version).ok()?;
     let release_dir = manifest_path.parent()?;
     let release_dir = if release_dir.as_os_str().is_empty() {
         Path::new(".")
@@ -627,29 +653,9 @@ fn verify_signed(
     expected: &Expected,
 ) -> Step<KeyId> {
     let mut sig_path = path.as_os_str().to_os_string();
-    sig_path.push(crate::sign::SIGNATURE_SUFFIX);
+    sig_path.push(SIGNATURE_SUFFIX);
     let sig_path = PathBuf::from(sig_path);
-    let bytes = read_limited(&sig_path, MAX_SIGNATURE_BYTES).or_else(|source| {
-        let error = if source.kind() == io::ErrorKind::NotFound {
-            VerifyError::Missing {
-                path: sig_path.clone(),
-                fix: "every file of a release has its signature next to it; copy the .minisig files too",
-            }
-        } else {
-            VerifyError::Io {
-                path: sig_path.clone(),
-                source,
-            }
-        };
-        fail(check, error)
-    })?;
-    let unreadable = |reason: String| VerifyError::SignatureUnreadable {
-        path: sig_path.clone(),
-        reason,
-    };
-    let text = std::str::from_utf8(&bytes)
-        .or_else(|_| fail(check, unreadable("not UTF-8 text".into())))?;
-    let signature = Signature::parse(text).or_else(|e| fail(check, unreadable(e.to_string())))?;
+    let signature = read_signature(check, &sig_path)?;
     match minisig::verify_prehash(key, &signature, &digest.prehash) {
         Ok(_) => {}
         Err(minisig::Error::KeyIdMismatch {
@@ -666,52 +672,97 @@ fn verify_signed(
             )
         }
         Err(minisig::Error::BadSignature) => {
-            // Say what happened to the file, when the manifest allows telling.
-            if let Some(size) = expected.size.filter(|s| *s != digest.size) {
-                return fail(
-                    check,
-                    VerifyError::SizeMismatch {
-                        path: path.to_path_buf(),
-                        expected: size,
-                        found: digest.size,
-                    },
-                );
-            }
-            if let Some(sha) = expected.sha256.filter(|s| *s != digest.sha256.to_hex()) {
-                return fail(
-                    check,
-                    VerifyError::HashMismatch {
-                        path: path.to_path_buf(),
-                        expected: sha.to_string(),
-                        found: digest.sha256,
-                    },
-                );
-            }
-            return fail(
-                check,
-                VerifyError::BadSignature {
-                    path: path.to_path_buf(),
-                },
-            );
+            return fail(check, explain_bad_signature(path, digest, expected))
         }
         Err(minisig::Error::BadGlobalSignature) => {
             return fail(check, VerifyError::CommentEdited { path: sig_path })
         }
-        Err(other) => return fail(check, unreadable(other.to_string())),
+        Err(other) => {
+            return fail(
+                check,
+                VerifyError::SignatureUnreadable {
+                    path: sig_path,
+                    reason: other.to_string(),
+                },
+            )
+        }
     }
+    check_binding(check, path, &sig_path, &signature, digest, expected)?;
+    Ok(signature.key_id())
+}
+
+/// Reads and parses the signature file `sig_path`.
+fn read_signature(check: &str, sig_path: &Path) -> Step<Signature> {
+    let bytes = read_limited(sig_path, MAX_SIGNATURE_BYTES).or_else(|source| {
+        let error = if source.kind() == io::ErrorKind::NotFound {
+            VerifyError::Missing {
+                path: sig_path.to_path_buf(),
+                fix: "every file of a release has its signature next to it; copy the .minisig files too",
+            }
+        } else {
+            VerifyError::Io {
+                path: sig_path.to_path_buf(),
+                source,
+            }
+        };
+        fail(check, error)
+    })?;
+    let unreadable = |reason: String| VerifyError::SignatureUnreadable {
+        path: sig_path.to_path_buf(),
+        reason,
+    };
+    let text = std::str::from_utf8(&bytes)
+        .or_else(|_| fail(check, unreadable("not UTF-8 text".into())))?;
+    Signature::parse(text).or_else(|e| fail(check, unreadable(e.to_string())))
+}
+
+/// Why the data signature does not match: the file's size or hash differs from the manifest's
+/// when the manifest allows telling, else the file does not match its signature.
+fn explain_bad_signature(path: &Path, digest: &FileDigest, expected: &Expected) -> VerifyError {
+    if let Some(size) = expected.size.filter(|s| *s != digest.size) {
+        return VerifyError::SizeMismatch {
+            path: path.to_path_buf(),
+            expected: size,
+            found: digest.size,
+        };
+    }
+    if let Some(sha) = expected.sha256.filter(|s| *s != digest.sha256.to_hex()) {
+        return VerifyError::HashMismatch {
+            path: path.to_path_buf(),
+            expected: sha.to_string(),
+            found: digest.sha256,
+        };
+    }
+    VerifyError::BadSignature {
+        path: path.to_path_buf(),
+    }
+}
+
+/// The verified signature's trusted comment binds exactly `expected`'s file, version and
+/// product, and the file's SHA-256.
+fn check_binding(
+    check: &str,
+    path: &Path,
+    sig_path: &Path,
+    signature: &Signature,
+    digest: &FileDigest,
+    expected: &Expected,
+) -> Step<()> {
     let binding = Binding::parse(signature.trusted_comment()).or_else(|reason| {
         fail(
             check,
             VerifyError::CommentMalformed {
-                path: sig_path.clone(),
+                path: sig_path.to_path_buf(),
                 reason,
             },
         )
     })?;
+    let sha256 = (binding.sha256.to_hex(), digest.sha256.to_hex());
     for (field, found, wanted) in [
         ("file", binding.file.as_str(), expected.file),
         ("version", binding.version.as_str(), expected.version),
         ("product", binding.product.as_str(), expected.product),
+        ("sha256", sha256.0.as_str(), sha256.1.as_str()),
     ] {
         if found != wanted {
             return fail(
@@ -725,16 +776,5 @@ fn verify_signed(
             );
         }
     }
-    if binding.sha256 != digest.sha256 {
-        return fail(
-            check,
-            VerifyError::BindingMismatch {
-                path: path.to_path_buf(),
-                field: "sha256",
-                found: binding.sha256.to_hex(),
-                expected: digest.sha256.to_hex(),
-            },
-        );
-    }
-    Ok(signature.key_id())
+    Ok(())
 }

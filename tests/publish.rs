@@ -219,7 +219,14 @@ fn verify_reports_every_version_index_and_channel() {
 
     // Old versions expire; the store stays valid, with a warning, until a channel points there.
     let later = NOW + 200 * 86_400;
-    let report = publish::verify_store(&store, Some(PRODUCT), &fx.key.public_key(), later).unwrap();
+    let report = publish::verify_store(
+        &store,
+        Some(PRODUCT),
+        &fx.key.public_key(),
+        later,
+        &test_env(),
+    )
+    .unwrap();
     assert!(
         !report.is_valid(),
         "channels point to expired versions:\n{report}"

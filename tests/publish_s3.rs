@@ -221,7 +221,7 @@ fn s3_endpoint_down_fails_fast_and_changes_nothing() {
     assert!(message.contains("endpoint is up"), "{message}");
     for result in [
         promote(&down, PRODUCT, "1.0.0", "stable", &fx.key, &options()).map(|_| ()),
-        verify_store(&down, None, &fx.key.public_key(), NOW).map(|_| ()),
+        verify_store(&down, None, &fx.key.public_key(), NOW, &test_env()).map(|_| ()),
     ] {
         assert!(result.is_err());
     }

@@ -7,6 +7,9 @@ use winrelease::config::Project;
 use winrelease::environment::Environment;
 use winrelease::release::{self, Progress, ReleaseOptions, Stage};
 
+#[allow(dead_code, unused_imports)]
+mod publish_support;
+
 /// Records every stage event, in order.
 #[derive(Default)]
 struct Recorder {
@@ -34,7 +37,11 @@ fn developer_machine() -> Environment {
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap()
             .as_secs() as i64,
-        ..Environment::default()
+        ci: false,
+        keys: Default::default(),
+        authenticode_passphrase: None,
+        go_env: Default::default(),
+        publish: publish_support::test_env(),
     }
 }
 

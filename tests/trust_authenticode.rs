@@ -7,10 +7,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use winrelease::sign::{
-    authenticode_sign, authenticode_verify, AuthenticodeConfig, AuthenticodeError,
-    AuthenticodeIdentity, Passphrase,
-};
+use winrelease::authenticode::{self, AuthenticodeConfig, AuthenticodeError, AuthenticodeIdentity};
+use winrelease::keys::Passphrase;
 
 /// 2026-03-04T05:06:07Z.
 const COMMIT_TIME: i64 = 1_772_600_767;
@@ -97,14 +95,14 @@ fn signed_exe_verifies_is_reproducible_and_strips_back_to_the_input() {
 
     let first = dir.path().join("first.exe");
     let second = dir.path().join("second.exe");
-    authenticode_sign(&exe, &first, &config, COMMIT_TIME).unwrap();
-    authenticode_sign(&exe, &second, &config, COMMIT_TIME).unwrap();
+    authenticode::sign(&exe, &first, &config, COMMIT_TIME).unwrap();
+    authenticode::sign(&exe, &second, &config, COMMIT_TIME).unwrap();
     assert_eq!(fs::read(&exe).unwrap(), unsigned, "the input was modified");
     let signed = fs::read(&first).unwrap();
     assert_eq!(signed, fs::read(&second).unwrap(), "two signings differ");
     assert!(signed.len() > unsigned.len());
 
-    let report = authenticode_verify(&first, &cert).unwrap();
+    let report = authenticode::verify(&first, &cert).unwrap();
     assert!(report.contains("Signature verification: ok"), "{report}");
     assert!(
         report.contains("Signing time: Mar  4 05:06:07 2026 GMT"),
@@ -122,7 +120,7 @@ fn signed_exe_verifies_is_reproducible_and_strips_back_to_the_input() {
         d
     });
     fs::copy(other_cert, &untrusted).unwrap();
-    assert!(authenticode_verify(&first, &untrusted).is_err());
+    assert!(authenticode::verify(&first, &untrusted).is_err());
 
     // Removing the signature gives back the unsigned bytes except the 4-byte PE checksum.
     let stripped = dir.path().join("stripped.exe");
@@ -152,12 +150,12 @@ fn signed_exe_verifies_is_reproducible_and_strips_back_to_the_input() {
     // Signing in place works too, and a changed byte afterwards breaks the signature.
     let in_place = dir.path().join("in-place.exe");
     fs::copy(&exe, &in_place).unwrap();
-    authenticode_sign(&in_place, &in_place, &config, COMMIT_TIME).unwrap();
+    authenticode::sign(&in_place, &in_place, &config, COMMIT_TIME).unwrap();
     assert_eq!(fs::read(&in_place).unwrap(), signed);
     let mut tampered = signed.clone();
     tampered[400] ^= 1;
     fs::write(&in_place, tampered).unwrap();
-    assert!(authenticode_verify(&in_place, &cert).is_err());
+    assert!(authenticode::verify(&in_place, &cert).is_err());
     let leftovers: Vec<_> = fs::read_dir(dir.path())
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
@@ -205,11 +203,11 @@ fn signed_msi_verifies() {
         .current_dir(dir.path()));
     let config = config(&cert, &key, PASSPHRASE);
     let signed = dir.path().join("signed.msi");
-    authenticode_sign(&msi, &signed, &config, COMMIT_TIME).unwrap();
-    let report = authenticode_verify(&signed, &cert).unwrap();
+    authenticode::sign(&msi, &signed, &config, COMMIT_TIME).unwrap();
+    let report = authenticode::verify(&signed, &cert).unwrap();
     assert!(report.contains("Signature verification: ok"), "{report}");
     let again = dir.path().join("again.msi");
-    authenticode_sign(&msi, &again, &config, COMMIT_TIME).unwrap();
+    authenticode::sign(&msi, &again, &config, COMMIT_TIME).unwrap();
     assert_eq!(fs::read(&signed).unwrap(), fs::read(&again).unwrap());
 }
 
@@ -224,7 +222,7 @@ fn wrong_passphrase_fails_without_showing_either_passphrase() {
     let wrong = "wrong-Pa55-also-secret";
     let config = config(&cert, &key, wrong);
     let out = dir.path().join("signed.exe");
-    let err = authenticode_sign(&exe, &out, &config, COMMIT_TIME).unwrap_err();
+    let err = authenticode::sign(&exe, &out, &config, COMMIT_TIME).unwrap_err();
     assert!(matches!(err, AuthenticodeError::Failed { .. }), "{err}");
     for text in [err.to_string(), format!("{err:?}"), format!("{config:?}")] {
         assert!(

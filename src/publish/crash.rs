@@ -1,8 +1,9 @@
-//! Crash injection for the tests: `WINRELEASE_PUBLISH_CRASH_AT=<step>` makes the process abort
-//! (no unwinding, no destructors, like `kill -9`) when publishing reaches that step, so a test
-//! can check that the store is valid after a crash at every step.
+//! Crash injection for the tests: a store opened with a crash step (the xtask edge reads it
+//! from `WINRELEASE_PUBLISH_CRASH_AT`) aborts the process (no unwinding, no destructors, like
+//! `kill -9`) when publishing reaches that step, so a test can check that the store is valid
+//! after a crash at every step.
 
-/// The environment variable naming the step to abort at.
+/// The environment variable the caller reads the step to abort at from.
 pub const CRASH_ENV: &str = "WINRELEASE_PUBLISH_CRASH_AT";
 
 /// The steps of a publish to the folder backend, in the order they are reached.
@@ -32,10 +33,21 @@ pub const S3_CRASH_POINTS: &[&str] = &[
     "unlocking",
 ];
 
-/// Aborts the process if [`CRASH_ENV`] names `step`.
-pub(crate) fn crash_point(step: &str) {
-    if let Some(value) = std::env::var_os(CRASH_ENV) {
-        if value == step {
+/// The step a store aborts at, if any.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CrashHook {
+    at: Option<String>,
+}
+
+impl CrashHook {
+    /// Aborts at `at` (one of the crash points), or never for `None`.
+    pub fn new(at: Option<String>) -> CrashHook {
+        CrashHook { at }
+    }
+
+    /// Aborts the process if this hook names `step`.
+    pub fn reach(&self, step: &str) {
+        if self.at.as_deref() == Some(step) {
             eprintln!("winrelease: {CRASH_ENV}={step}: aborting here (test hook)");
             std::process::abort();
         }

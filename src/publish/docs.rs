@@ -24,9 +24,11 @@ use serde_json::Value;
 use minisig::{PublicKey, Signature};
 
 use super::names::check_windows_name;
+use crate::binding::Binding;
 use crate::config::check_channel_name;
+use crate::digest::{hash_reader, Sha256Digest};
+use crate::keys::{ReleaseKey, SignError};
 use crate::manifest::{canonical_json, parse_rfc3339_utc};
-use crate::sign::{hash_reader, Binding, ReleaseKey, Sha256Digest, SignError};
 
 /// File name of the index in a product's folder.
 pub const INDEX_FILE: &str = "index.json";
@@ -109,21 +111,31 @@ fn check_version(field: &str, text: &str) -> Result<semver::Version, String> {
     semver::Version::parse(text).map_err(|e| format!("{field} {text:?} is not SemVer ({e})"))
 }
 
+/// A document's schema version must be this winrelease's, and the product it names the one
+/// whose folder it lies in; `what` names the document ("the index").
+fn check_header(
+    schema_version: u32,
+    found_product: &str,
+    product: &str,
+    what: &str,
+) -> Result<(), String> {
+    if schema_version != DOC_SCHEMA_VERSION {
+        return Err(format!(
+            "has schema_version {schema_version}, this winrelease reads {DOC_SCHEMA_VERSION}"
+        ));
+    }
+    if found_product != product {
+        return Err(format!(
+            "is {what} of product {found_product:?}, but lies in the folder of {product:?}"
+        ));
+    }
+    Ok(())
+}
+
 impl Index {
     /// Checks the content beyond its JSON types, for the index of `product`.
     pub fn validate(&self, product: &str) -> Result<(), String> {
-        if self.schema_version != DOC_SCHEMA_VERSION {
-            return Err(format!(
-                "has schema_version {}, this winrelease reads {DOC_SCHEMA_VERSION}",
-                self.schema_version
-            ));
-        }
-        if self.product != product {
-            return Err(format!(
-                "is the index of product {:?}, but lies in the folder of {product:?}",
-                self.product
-            ));
-        }
+        check_header(self.schema_version, &self.product, product, "the index")?;
         if self.sequence < self.versions.len() as u64 || self.sequence == 0 {
             return Err(format!(
                 "has sequence {} but lists {} versions; every version added raises the sequence",
@@ -170,18 +182,7 @@ impl Index {
 impl ChannelPointer {
     /// Checks the content beyond its JSON types, for `channel` of `product`.
     pub fn validate(&self, product: &str, channel: &str) -> Result<(), String> {
-        if self.schema_version != DOC_SCHEMA_VERSION {
-            return Err(format!(
-                "has schema_version {}, this winrelease reads {DOC_SCHEMA_VERSION}",
-                self.schema_version
-            ));
-        }
-        if self.product != product {
-            return Err(format!(
-                "is a pointer of product {:?}, but lies in the folder of {product:?}",
-                self.product
-            ));
-        }
+        check_header(self.schema_version, &self.product, product, "a pointer")?;
         check_channel_name(&self.channel)?;
         if self.channel != channel {
             return Err(format!(
@@ -310,7 +311,7 @@ pub(crate) fn open<T: DeserializeOwned>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sign::KeySource;
+    use crate::keys::KeySource;
 
     fn pointer() -> ChannelPointer {
         ChannelPointer {

@@ -13,19 +13,22 @@
 use std::fs;
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
 
-use super::crash::crash_point;
+use super::crash::CrashHook;
 use super::lock::LOCK_FILE;
-use super::names::display_join;
-use super::store::{Revision, SourceFile, Store, StoreError, StoredObject, VersionListing};
-use crate::sign::{HashingWriter, Sha256Digest};
+use super::names::{display_join, sort_versions};
+use super::store::{
+    check_copied, Revision, SourceFile, Store, StoreError, StoredObject, VersionListing,
+};
+use crate::digest::{HashingWriter, Sha256Digest};
+use crate::fsio::{set_file_mode, set_mode, IoContext, IoError};
 
 /// A release store in a folder: `/srv/releases`, `\\server\share\releases`, a mounted share.
 #[derive(Debug, Clone)]
 pub struct FolderStore {
     root: PathBuf,
     display_root: String,
+    crash: CrashHook,
 }
 
 const STAGING_PREFIX: &str = ".staging-";
@@ -33,13 +36,25 @@ const TEMP_MARK: &str = ".tmp-";
 const LOCK_NEW_PREFIX: &str = ".lock.new-";
 const LOCK_BROKEN_PREFIX: &str = ".lock.broken-";
 const CHANNELS_DIR: &str = "channels";
+/// Largest lock file read.
+const MAX_LOCK_BYTES: u64 = 64 * 1024;
 
 impl FolderStore {
     /// A store rooted at `root`, which must exist when publishing.
     pub fn new(root: impl Into<PathBuf>) -> FolderStore {
         let root = root.into();
         let display_root = root.to_string_lossy().into_owned();
-        FolderStore { root, display_root }
+        FolderStore {
+            root,
+            display_root,
+            crash: CrashHook::default(),
+        }
+    }
+
+    /// The same store, aborting the process at the step `crash` names (tests).
+    pub fn with_crash_hook(mut self, crash: CrashHook) -> FolderStore {
+        self.crash = crash;
+        self
     }
 
     /// The store's root folder.
@@ -72,23 +87,67 @@ impl FolderStore {
         match fs::create_dir(dir) {
             Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => return Ok(()),
-            Err(source) => return Err(io_error("creating", dir, source)),
+            Err(source) => return Err(IoError::new("creating", dir, source).into()),
         }
-        sync_dir(&parent).map_err(|e| io_error("syncing", &parent, e))
+        Ok(sync_dir(&parent)?)
     }
-}
 
-fn io_error(context: &'static str, path: &Path, source: io::Error) -> StoreError {
-    StoreError::Io {
-        context,
-        path: path.to_path_buf(),
-        source,
+    /// Copies `files` into a new staging folder of `product_dir`, synced; kept on success (the
+    /// caller renames it).
+    fn stage(
+        &self,
+        product_dir: &Path,
+        version: &str,
+        files: &[SourceFile],
+    ) -> Result<PathBuf, StoreError> {
+        let staging = tempfile::Builder::new()
+            .prefix(&format!(
+                "{STAGING_PREFIX}{version}-{}-",
+                std::process::id()
+            ))
+            .tempdir_in(product_dir)
+            .at("creating a staging folder in", product_dir)?;
+        // tempfile makes it 0700; the published version must be listable by every account.
+        set_mode(staging.path(), 0o755).at("setting permissions of", staging.path())?;
+        self.crash.reach("staging-created");
+        for file in files {
+            copy_verified(file, &staging.path().join(&file.name))?;
+            self.crash.reach("file-copied");
+        }
+        sync_dir(staging.path())?;
+        self.crash.reach("staged");
+        // From here on the staging folder is renamed, not deleted, on success.
+        Ok(staging.keep())
+    }
+
+    /// Links the complete lock file `temp` to `.lock`; `false` if a lock exists.
+    fn link_lock(&self, dir: &Path, temp: &Path, bytes: &[u8]) -> Result<bool, StoreError> {
+        let lock = dir.join(LOCK_FILE);
+        match fs::hard_link(temp, &lock) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => return Ok(false),
+            // The lock holder removed our temporary file as a leftover (its cleanup runs
+            // while we wait): not ours yet, the caller's bounded wait tries again.
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
+            // A file system without hard links: create-new is as exclusive, only the content
+            // may be seen empty for a moment (an unreadable lock is judged by its age).
+            Err(_) => match write_new_synced(&lock, bytes) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => return Ok(false),
+                // Seen under load with two publishers in one process: treat a vanished path
+                // like a held lock and let the caller's bounded wait retry.
+                Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
+                Err(source) => return Err(IoError::new("creating the lock", &lock, source).into()),
+            },
+        }
+        sync_dir(dir)?;
+        Ok(true)
     }
 }
 
 /// Makes a folder's entries (new names, renames) durable. Windows has no directory fsync
 /// (NTFS journals metadata), and some network file systems refuse it; neither is an error.
-fn sync_dir(dir: &Path) -> io::Result<()> {
+fn sync_dir(dir: &Path) -> Result<(), IoError> {
     #[cfg(unix)]
     {
         match fs::File::open(dir).and_then(|d| d.sync_all()) {
@@ -100,7 +159,7 @@ fn sync_dir(dir: &Path) -> io::Result<()> {
             {
                 Ok(())
             }
-            other => other,
+            other => other.at("syncing", dir),
         }
     }
     #[cfg(not(unix))]
@@ -108,14 +167,6 @@ fn sync_dir(dir: &Path) -> io::Result<()> {
         let _ = dir;
         Ok(())
     }
-}
-
-fn unique_suffix() -> String {
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_nanos();
-    format!("{}-{nanos}", std::process::id())
 }
 
 fn sha256_revision(bytes: &[u8]) -> Revision {
@@ -127,13 +178,13 @@ fn read_object(path: &Path, max: u64) -> Result<Option<StoredObject>, StoreError
     let file = match fs::File::open(path) {
         Ok(file) => file,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(source) => return Err(io_error("reading", path, source)),
+        Err(source) => return Err(IoError::new("reading", path, source).into()),
     };
     let modified = file.metadata().and_then(|m| m.modified()).ok();
     let mut bytes = Vec::new();
     file.take(max + 1)
         .read_to_end(&mut bytes)
-        .map_err(|e| io_error("reading", path, e))?;
+        .at("reading", path)?;
     if bytes.len() as u64 > max {
         return Err(StoreError::TooLarge {
             location: path.display().to_string(),
@@ -147,54 +198,54 @@ fn read_object(path: &Path, max: u64) -> Result<Option<StoredObject>, StoreError
     }))
 }
 
+/// Writes `bytes` to `file` completely and durably, readable by every account (Group Policy
+/// reads as the computer account), whatever the publisher's umask.
+fn write_synced(mut file: &fs::File, bytes: &[u8]) -> io::Result<()> {
+    set_file_mode(file, 0o644)?;
+    file.write_all(bytes)?;
+    file.sync_all()
+}
+
 /// Writes a new file completely and durably: create-new, write, fsync.
 fn write_new_synced(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let mut file = fs::OpenOptions::new()
+    let file = fs::OpenOptions::new()
         .write(true)
         .create_new(true)
         .open(path)?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        file.set_permissions(fs::Permissions::from_mode(0o644))?;
-    }
-    file.write_all(bytes)?;
-    file.sync_all()
+    write_synced(&file, bytes)
+}
+
+/// A new, complete and synced file with a unique name starting with `prefix` in `dir`
+/// (removed when dropped, unless renamed away).
+fn write_temp(dir: &Path, prefix: &str, bytes: &[u8]) -> Result<tempfile::NamedTempFile, IoError> {
+    let temp = tempfile::Builder::new()
+        .prefix(prefix)
+        .tempfile_in(dir)
+        .at("writing a temporary file in", dir)?;
+    write_synced(temp.as_file(), bytes).at("writing", temp.path())?;
+    Ok(temp)
 }
 
 /// Copies `source` to the new file `dest`, hashing what it reads; refuses bytes other than
 /// the verified ones.
 fn copy_verified(source: &SourceFile, dest: &Path) -> Result<(), StoreError> {
-    let mut reader =
-        fs::File::open(&source.path).map_err(|e| io_error("reading", &source.path, e))?;
+    let mut reader = fs::File::open(&source.path).at("reading", &source.path)?;
     let file = fs::OpenOptions::new()
         .write(true)
         .create_new(true)
         .open(dest)
-        .map_err(|e| io_error("creating", dest, e))?;
+        .at("creating", dest)?;
     // Readable by every account (Group Policy reads as the computer account), whatever the
     // publisher's umask.
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        file.set_permissions(fs::Permissions::from_mode(0o644))
-            .map_err(|e| io_error("setting permissions of", dest, e))?;
-    }
+    set_file_mode(&file, 0o644).at("setting permissions of", dest)?;
     let mut writer = HashingWriter::new(io::BufWriter::with_capacity(256 * 1024, file));
-    io::copy(&mut reader, &mut writer).map_err(|e| io_error("copying to", dest, e))?;
+    io::copy(&mut reader, &mut writer).at("copying to", dest)?;
     let (buffered, digest) = writer.finish();
     let file = buffered
         .into_inner()
-        .map_err(|e| io_error("writing", dest, e.into_error()))?;
-    file.sync_all().map_err(|e| io_error("syncing", dest, e))?;
-    if digest.sha256 != source.sha256 {
-        return Err(StoreError::SourceChanged {
-            path: source.path.clone(),
-            expected: source.sha256,
-            found: digest.sha256,
-        });
-    }
-    Ok(())
+        .map_err(|e| IoError::new("writing", dest, e.into_error()))?;
+    file.sync_all().at("syncing", dest)?;
+    check_copied(source, digest.sha256)
 }
 
 fn is_leftover(name: &str) -> bool {
@@ -209,31 +260,32 @@ fn entries(dir: &Path) -> Result<Vec<(String, bool)>, StoreError> {
     let read = match fs::read_dir(dir) {
         Ok(read) => read,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(source) => return Err(io_error("listing", dir, source)),
+        Err(source) => return Err(IoError::new("listing", dir, source).into()),
     };
     let mut out = Vec::new();
     for entry in read {
-        let entry = entry.map_err(|e| io_error("listing", dir, e))?;
+        let entry = entry.at("listing", dir)?;
         let Some(name) = entry.file_name().to_str().map(str::to_string) else {
             continue; // not a name winrelease writes
         };
-        let is_dir = entry
-            .file_type()
-            .map(|t| t.is_dir())
-            .map_err(|e| io_error("listing", dir, e))?;
+        let is_dir = entry.file_type().map(|t| t.is_dir()).at("listing", dir)?;
         out.push((name, is_dir));
     }
     out.sort();
     Ok(out)
 }
 
-pub(crate) fn sort_versions(versions: &mut [String]) {
-    versions.sort_by(
-        |a, b| match (semver::Version::parse(a), semver::Version::parse(b)) {
-            (Ok(x), Ok(y)) => x.cmp_precedence(&y).then_with(|| a.cmp(b)),
-            _ => a.cmp(b),
-        },
-    );
+/// Removes a leftover file or folder; one already gone is fine.
+fn remove_leftover(path: &Path) -> Result<(), IoError> {
+    let result = if path.is_dir() {
+        fs::remove_dir_all(path)
+    } else {
+        fs::remove_file(path)
+    };
+    match result {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        other => other.at("removing the leftover", path),
+    }
 }
 
 impl Store for FolderStore {
@@ -243,6 +295,10 @@ impl Store for FolderStore {
 
     fn display_path(&self, parts: &[&str]) -> String {
         display_join(&self.display_root, parts)
+    }
+
+    fn crash_hook(&self) -> &CrashHook {
+        &self.crash
     }
 
     fn check_ready(&self) -> Result<(), StoreError> {
@@ -330,14 +386,12 @@ impl Store for FolderStore {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let temp = parent.join(format!(".{name}{TEMP_MARK}{}", unique_suffix()));
-        write_new_synced(&temp, bytes).map_err(|e| io_error("writing", &temp, e))?;
-        crash_point(&format!("{step}-temp-written"));
-        if let Err(source) = fs::rename(&temp, &path) {
-            let _ = fs::remove_file(&temp);
-            return Err(io_error("replacing", &path, source));
-        }
-        sync_dir(&parent).map_err(|e| io_error("syncing", &parent, e))
+        let temp = write_temp(&parent, &format!(".{name}{TEMP_MARK}"), bytes)?;
+        self.crash.reach(&format!("{step}-temp-written"));
+        // A failed rename drops (removes) the temporary file.
+        temp.persist(&path)
+            .map_err(|e| IoError::new("replacing", &path, e.error))?;
+        Ok(sync_dir(&parent)?)
     }
 
     fn create_version(
@@ -348,47 +402,24 @@ impl Store for FolderStore {
     ) -> Result<(), StoreError> {
         let product_dir = self.product_dir(product);
         let target = product_dir.join(version);
+        let exists = || StoreError::AlreadyExists {
+            location: target.display().to_string(),
+        };
         if target.exists() {
-            return Err(StoreError::AlreadyExists {
-                location: target.display().to_string(),
-            });
+            return Err(exists());
         }
         self.ensure_dir(&product_dir)?;
-        let staging = tempfile::Builder::new()
-            .prefix(&format!(
-                "{STAGING_PREFIX}{version}-{}-",
-                std::process::id()
-            ))
-            .tempdir_in(&product_dir)
-            .map_err(|e| io_error("creating a staging folder in", &product_dir, e))?;
-        // tempfile makes it 0700; the published version must be listable by every account.
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            fs::set_permissions(staging.path(), fs::Permissions::from_mode(0o755))
-                .map_err(|e| io_error("setting permissions of", staging.path(), e))?;
-        }
-        crash_point("staging-created");
-        for file in files {
-            copy_verified(file, &staging.path().join(&file.name))?;
-            crash_point("file-copied");
-        }
-        sync_dir(staging.path()).map_err(|e| io_error("syncing", staging.path(), e))?;
-        crash_point("staged");
-        // From here on the staging folder is renamed, not deleted, on success.
-        let staging = staging.keep();
+        let staging = self.stage(&product_dir, version, files)?;
         if let Err(source) = fs::rename(&staging, &target) {
             let _ = fs::remove_dir_all(&staging);
             return Err(if target.exists() {
-                StoreError::AlreadyExists {
-                    location: target.display().to_string(),
-                }
+                exists()
             } else {
-                io_error("renaming the staged version to", &target, source)
+                IoError::new("renaming the staged version to", &target, source).into()
             });
         }
-        crash_point("version-renamed");
-        sync_dir(&product_dir).map_err(|e| io_error("syncing", &product_dir, e))
+        self.crash.reach("version-renamed");
+        Ok(sync_dir(&product_dir)?)
     }
 
     fn fetch_version(
@@ -401,23 +432,12 @@ impl Store for FolderStore {
     }
 
     fn clean_leftovers(&self, product: &str) -> Result<Vec<String>, StoreError> {
-        let dir = self.product_dir(product);
         let listing = self.list_versions(product)?;
         for name in &listing.leftovers {
-            let path = self.path(&format!("{product}/{name}"));
-            let result = if path.is_dir() {
-                fs::remove_dir_all(&path)
-            } else {
-                fs::remove_file(&path)
-            };
-            match result {
-                Ok(()) => {}
-                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-                Err(source) => return Err(io_error("removing the leftover", &path, source)),
-            }
+            remove_leftover(&self.path(&format!("{product}/{name}")))?;
         }
         if !listing.leftovers.is_empty() {
-            sync_dir(&dir).map_err(|e| io_error("syncing", &dir, e))?;
+            sync_dir(&self.product_dir(product))?;
         }
         Ok(listing.leftovers)
     }
@@ -426,39 +446,15 @@ impl Store for FolderStore {
         let dir = self.product_dir(product);
         self.ensure_dir(&dir)?;
         // Written completely under a temporary name, then hard-linked to `.lock`: linking
-        // never replaces an existing file, and the lock never exists half-written.
-        let temp = dir.join(format!("{LOCK_NEW_PREFIX}{}", unique_suffix()));
-        write_new_synced(&temp, bytes).map_err(|e| io_error("writing", &temp, e))?;
-        crash_point("lock-temp-written");
-        let lock = dir.join(LOCK_FILE);
-        let linked = fs::hard_link(&temp, &lock);
-        let _ = fs::remove_file(&temp);
-        match linked {
-            Ok(()) => {
-                sync_dir(&dir).map_err(|e| io_error("syncing", &dir, e))?;
-                Ok(true)
-            }
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(false),
-            // The lock holder removed our temporary file as a leftover: not ours yet, retry.
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
-            // A file system without hard links: create-new is as exclusive, only the content
-            // may be seen empty for a moment (an unreadable lock is judged by its age).
-            Err(_) => match write_new_synced(&lock, bytes) {
-                Ok(()) => {
-                    sync_dir(&dir).map_err(|e| io_error("syncing", &dir, e))?;
-                    Ok(true)
-                }
-                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(false),
-                // Seen under load with two publishers in one process: treat a vanished path
-                // like a held lock and let the caller's bounded wait retry.
-                Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
-                Err(source) => Err(io_error("creating the lock", &lock, source)),
-            },
-        }
+        // never replaces an existing file, and the lock never exists half-written. The
+        // temporary file is removed when `temp` drops.
+        let temp = write_temp(&dir, LOCK_NEW_PREFIX, bytes)?;
+        self.crash.reach("lock-temp-written");
+        self.link_lock(&dir, temp.path(), bytes)
     }
 
     fn lock_read(&self, product: &str) -> Result<Option<StoredObject>, StoreError> {
-        read_object(&self.product_dir(product).join(LOCK_FILE), 64 * 1024)
+        read_object(&self.product_dir(product).join(LOCK_FILE), MAX_LOCK_BYTES)
     }
 
     fn lock_break(
@@ -470,33 +466,37 @@ impl Store for FolderStore {
         let dir = self.product_dir(product);
         let lock = dir.join(LOCK_FILE);
         // Move it aside first (atomic), then check that what was moved is the lock judged
-        // stale: another waiter may have broken it and taken a fresh one in between.
-        let aside = dir.join(format!("{LOCK_BROKEN_PREFIX}{}", unique_suffix()));
-        match fs::rename(&lock, &aside) {
-            Ok(()) => {}
+        // stale: another waiter may have broken it and taken a fresh one in between. The
+        // moved-aside file is removed when `aside` drops.
+        let aside = match tempfile::Builder::new()
+            .prefix(LOCK_BROKEN_PREFIX)
+            .make_in(&dir, |aside| fs::rename(&lock, aside))
+        {
+            Ok(moved) => moved.into_temp_path(),
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
                 return self.lock_create(product, bytes)
             }
-            Err(source) => return Err(io_error("breaking the stale lock", &lock, source)),
-        }
-        let moved = read_object(&aside, 64 * 1024)?;
+            Err(source) => {
+                return Err(IoError::new("breaking the stale lock", &lock, source).into())
+            }
+        };
+        let moved = read_object(&aside, MAX_LOCK_BYTES)?;
         if moved.as_ref().map(|m| &m.revision) == Some(&stale.revision) {
-            let _ = fs::remove_file(&aside);
+            drop(aside);
             return self.lock_create(product, bytes);
         }
         // Not the stale lock: put it back unless yet another lock appeared meanwhile.
         let _ = fs::hard_link(&aside, &lock);
-        let _ = fs::remove_file(&aside);
         Ok(false)
     }
 
     fn lock_release(&self, product: &str, bytes: &[u8]) -> Result<bool, StoreError> {
         let dir = self.product_dir(product);
         let lock = dir.join(LOCK_FILE);
-        match read_object(&lock, 64 * 1024)? {
+        match read_object(&lock, MAX_LOCK_BYTES)? {
             Some(current) if current.bytes == bytes => {
-                fs::remove_file(&lock).map_err(|e| io_error("removing the lock", &lock, e))?;
-                sync_dir(&dir).map_err(|e| io_error("syncing", &dir, e))?;
+                fs::remove_file(&lock).at("removing the lock", &lock)?;
+                sync_dir(&dir)?;
                 Ok(true)
             }
             _ => Ok(false),

@@ -2,13 +2,16 @@
 //! who holds it. A second publisher waits (bounded) and then fails naming the holder. A lock
 //! is stale, and is broken, when its holder is a process on this host that no longer runs, or
 //! when it is older than a configurable age (a crashed CI runner elsewhere).
+//!
+//! *Invariant:* the lock reads no clock and no host name itself: both come from the caller's
+//! [`PublishEnvironment`].
 
 use std::fmt;
-use std::thread;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
+use super::environment::{Clock, PublishEnvironment};
 use super::store::{Store, StoreError, StoredObject};
 
 /// Name of the lock object in a product's folder.
@@ -34,6 +37,12 @@ impl Default for LockOptions {
     }
 }
 
+/// Unix seconds of `clock`'s wall time.
+fn unix_secs(clock: &dyn Clock) -> i64 {
+    let now = clock.now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    now.as_secs() as i64
+}
+
 /// What a lock says about its holder.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LockInfo {
@@ -48,15 +57,17 @@ pub struct LockInfo {
 }
 
 impl LockInfo {
-    /// A lock for this process, taken now.
-    pub fn for_this_process() -> LockInfo {
-        let now = SystemTime::now()
+    /// A lock for this process on `owner.host`, taken now by `owner.clock`.
+    pub fn for_this_process(owner: &PublishEnvironment) -> LockInfo {
+        let now = owner
+            .clock
+            .now()
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default();
         static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         LockInfo {
-            host: host_name(),
+            host: owner.host.clone(),
             pid: std::process::id(),
             acquired: now.as_secs() as i64,
             token: format!("{}-{}-{n}", std::process::id(), now.as_nanos()),
@@ -87,24 +98,6 @@ impl fmt::Display for LockInfo {
     }
 }
 
-/// This machine's host name (Linux: the kernel's; Windows: `COMPUTERNAME`).
-pub fn host_name() -> String {
-    if let Ok(name) = std::fs::read_to_string("/proc/sys/kernel/hostname") {
-        let name = name.trim();
-        if !name.is_empty() {
-            return name.to_string();
-        }
-    }
-    for var in ["COMPUTERNAME", "HOSTNAME"] {
-        if let Ok(name) = std::env::var(var) {
-            if !name.trim().is_empty() {
-                return name.trim().to_string();
-            }
-        }
-    }
-    "unknown-host".into()
-}
-
 /// Whether process `pid` on this host still runs. `None` when this platform cannot tell.
 fn process_alive(pid: u32) -> Option<bool> {
     if !cfg!(target_os = "linux") {
@@ -124,17 +117,20 @@ fn process_alive(pid: u32) -> Option<bool> {
 }
 
 /// Why a lock was judged stale.
-fn stale_reason(lock: &StoredObject, options: &LockOptions) -> Option<String> {
-    let now = SystemTime::now();
+fn stale_reason(
+    lock: &StoredObject,
+    options: &LockOptions,
+    owner: &PublishEnvironment,
+) -> Option<String> {
+    let now = owner.clock.now();
     match LockInfo::parse(&lock.bytes) {
         Some(info) => {
-            if info.host == host_name() && process_alive(info.pid) == Some(false) {
+            if info.host == owner.host && process_alive(info.pid) == Some(false) {
                 return Some(format!(
                     "held by {info}, a process that no longer runs on this host"
                 ));
             }
-            let now_secs = now.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs() as i64;
-            let age = now_secs.saturating_sub(info.acquired);
+            let age = unix_secs(&*owner.clock).saturating_sub(info.acquired);
             (age >= 0 && age as u64 > options.stale_after.as_secs()).then(|| {
                 format!(
                     "held by {info}, older than {} s",
@@ -181,63 +177,67 @@ pub enum LockError {
     Store(#[from] StoreError),
 }
 
+impl<'a> ProductLock<'a> {
+    fn taken(
+        store: &'a dyn Store,
+        product: &str,
+        bytes: Vec<u8>,
+        broke_stale: Option<String>,
+    ) -> Self {
+        ProductLock {
+            store,
+            product: product.to_string(),
+            bytes,
+            released: false,
+            broke_stale,
+        }
+    }
+}
+
+/// Takes the product's lock: waits (bounded by `options.timeout`) for a live holder, breaks a
+/// stale one.
 pub(crate) fn acquire<'a>(
     store: &'a dyn Store,
     product: &str,
     options: &LockOptions,
+    owner: &PublishEnvironment,
 ) -> Result<ProductLock<'a>, LockError> {
-    let bytes = LockInfo::for_this_process().to_bytes();
-    let start = Instant::now();
+    let bytes = LockInfo::for_this_process(owner).to_bytes();
+    let clock = &*owner.clock;
+    let start = clock.instant();
+    let timeout = |holder: String| LockError::Timeout {
+        location: store.display_path(&[product, LOCK_FILE]),
+        holder,
+        waited: clock.instant().duration_since(start).as_secs(),
+        stale: options.stale_after.as_secs(),
+    };
     let mut pause = Duration::from_millis(20);
     loop {
         if store.lock_create(product, &bytes)? {
-            return Ok(ProductLock {
-                store,
-                product: product.to_string(),
-                bytes,
-                released: false,
-                broke_stale: None,
-            });
+            return Ok(ProductLock::taken(store, product, bytes, None));
         }
+        let waited = clock.instant().duration_since(start);
         let Some(held) = store.lock_read(product)? else {
             // Released between our attempt and the read: try again at once, within the bound.
-            if start.elapsed() >= options.timeout {
-                return Err(LockError::Timeout {
-                    location: store.display_path(&[product, LOCK_FILE]),
-                    holder: "publishers that keep taking it".into(),
-                    waited: start.elapsed().as_secs(),
-                    stale: options.stale_after.as_secs(),
-                });
+            if waited >= options.timeout {
+                return Err(timeout("publishers that keep taking it".into()));
             }
-            thread::sleep(Duration::from_millis(10));
+            clock.sleep(Duration::from_millis(10));
             continue;
         };
-        if let Some(reason) = stale_reason(&held, options) {
+        if let Some(reason) = stale_reason(&held, options, owner) {
             if store.lock_break(product, &held, &bytes)? {
-                return Ok(ProductLock {
-                    store,
-                    product: product.to_string(),
-                    bytes,
-                    released: false,
-                    broke_stale: Some(reason),
-                });
+                return Ok(ProductLock::taken(store, product, bytes, Some(reason)));
             }
             continue; // someone else broke it first; try again
         }
-        let waited = start.elapsed();
         if waited >= options.timeout {
             let holder = LockInfo::parse(&held.bytes)
                 .map(|info| info.to_string())
                 .unwrap_or_else(|| "unreadable lock".into());
-            return Err(LockError::Timeout {
-                location: store.display_path(&[product, LOCK_FILE]),
-                holder,
-                waited: waited.as_secs(),
-                stale: options.stale_after.as_secs(),
-            });
+            return Err(timeout(holder));
         }
-        let left = options.timeout.saturating_sub(waited);
-        thread::sleep(pause.min(left));
+        clock.sleep(pause.min(options.timeout.saturating_sub(waited)));
         pause = (pause * 2).min(Duration::from_millis(500));
     }
 }

@@ -3,6 +3,14 @@
 //! The store is read over SMB by Group Policy (`\\server\share\<product>\<version>\x.msi`), so
 //! every component must be a name Windows accepts: none of `<>:"/\|?*`, no control character,
 //! no trailing dot or space, not a reserved device name (`CON`, `NUL`, `COM1`, …).
+//!
+//! *Invariant:* every product, version, channel and artifact name is checked here before it
+//! becomes part of a store path.
+
+use std::cmp::Ordering;
+
+use super::error::PublishError;
+use crate::config::check_channel_name;
 
 /// Checks that `name` can be one component of a Windows path (and of an S3 key). `Err` says
 /// what is wrong.
@@ -60,6 +68,65 @@ pub(crate) fn display_join(root: &str, parts: &[&str]) -> String {
         out.push_str(part);
     }
     out
+}
+
+/// Checks that `product` can be a folder of the store.
+pub(crate) fn check_product(product: &str) -> Result<(), PublishError> {
+    check_windows_name(product).map_err(|reason| PublishError::BadName {
+        what: "product",
+        name: product.to_string(),
+        reason,
+        fix: "the product name is a folder of the store (and of a UNC path); change `product` in the configuration",
+    })?;
+    if product.starts_with('.') {
+        return Err(PublishError::BadName {
+            what: "product",
+            name: product.to_string(),
+            reason: "starts with `.`, which marks the store's own hidden files".into(),
+            fix: "change `product` in the configuration",
+        });
+    }
+    Ok(())
+}
+
+/// Checks that `channel` is a channel name (it becomes `channels/<channel>.json`).
+pub(crate) fn check_channel(channel: &str) -> Result<(), PublishError> {
+    check_channel_name(channel).map_err(PublishError::BadChannel)
+}
+
+/// Checks that `version` is SemVer and can be a folder of the store.
+pub(crate) fn check_version_name(version: &str) -> Result<semver::Version, PublishError> {
+    let bad = |reason: String| PublishError::BadName {
+        what: "version",
+        name: version.to_string(),
+        reason,
+        fix: "versions are SemVer and folder names of the store; tag a plain SemVer version",
+    };
+    check_windows_name(version).map_err(bad)?;
+    semver::Version::parse(version).map_err(|e| bad(format!("is not SemVer ({e})")))
+}
+
+/// Checks that an artifact's file name can be a file of the store.
+pub(crate) fn check_artifact_name(name: &str) -> Result<(), PublishError> {
+    check_windows_name(name).map_err(|reason| PublishError::BadName {
+        what: "artifact",
+        name: name.to_string(),
+        reason,
+        fix: "artifact names become file names on the share; rename the exe or MSI in the configuration",
+    })
+}
+
+/// SemVer precedence of two version names (by text when one is not SemVer).
+pub(crate) fn precedence(a: &str, b: &str) -> Ordering {
+    match (semver::Version::parse(a), semver::Version::parse(b)) {
+        (Ok(x), Ok(y)) => x.cmp_precedence(&y),
+        _ => a.cmp(b),
+    }
+}
+
+/// Sorts version names by SemVer precedence (then by text, so the order is total).
+pub(crate) fn sort_versions(versions: &mut [String]) {
+    versions.sort_by(|a, b| precedence(a, b).then_with(|| a.cmp(b)));
 }
 
 #[cfg(test)]

@@ -31,12 +31,15 @@ use object_store::{
 };
 use zeroize::Zeroizing;
 
-use super::crash::crash_point;
-use super::fs_backend::sort_versions;
+use super::crash::CrashHook;
 use super::lock::LOCK_FILE;
-use super::store::{Revision, SourceFile, Store, StoreError, StoredObject, VersionListing};
+use super::names::sort_versions;
+use super::store::{
+    check_copied, Revision, SourceFile, Store, StoreError, StoredObject, VersionListing,
+};
+use crate::digest::hash_reader;
+use crate::fsio::IoContext;
 use crate::manifest::MANIFEST_FILE;
-use crate::sign::hash_reader;
 
 /// Largest single object uploaded (S3's single-PUT limit is 5 GiB; a release is far smaller).
 const MAX_OBJECT_BYTES: u64 = 4 << 30;
@@ -58,6 +61,28 @@ impl fmt::Debug for S3Credentials {
     }
 }
 
+/// The AWS settings of the environment the publisher runs in, as the AWS tools read them;
+/// the caller (xtask) reads the variables. `Debug` never shows a value.
+#[derive(Clone, Default)]
+pub struct S3Environment {
+    /// Endpoint of an S3-compatible server: `AWS_ENDPOINT_URL_S3`, else `AWS_ENDPOINT_URL`,
+    /// else `AWS_ENDPOINT`.
+    pub endpoint: Option<String>,
+    /// Every `AWS_*` variable (name, value): region, credentials, session token, web identity,
+    /// container credentials, … Those `object_store` knows as S3 options are applied.
+    pub variables: Vec<(String, Zeroizing<String>)>,
+}
+
+impl fmt::Debug for S3Environment {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names: Vec<&str> = self.variables.iter().map(|(n, _)| n.as_str()).collect();
+        f.debug_struct("S3Environment")
+            .field("endpoint", &self.endpoint)
+            .field("variables", &names)
+            .finish()
+    }
+}
+
 /// Where and how to reach an S3-compatible store.
 #[derive(Debug, Clone)]
 pub struct S3Config {
@@ -66,11 +91,14 @@ pub struct S3Config {
     pub prefix: String,
     /// Endpoint of an S3-compatible server (`http://127.0.0.1:9000`); `None` for AWS.
     pub endpoint: Option<String>,
-    /// Region; `None` reads `AWS_REGION`/`AWS_DEFAULT_REGION` (else `us-east-1`).
+    /// Region; `None` takes `AWS_REGION`/`AWS_DEFAULT_REGION` from `environment` (else
+    /// `us-east-1`).
     pub region: Option<String>,
-    /// Static credentials; `None` uses the usual AWS sources (`AWS_ACCESS_KEY_ID`, …,
-    /// instance metadata).
+    /// Static credentials; `None` uses the usual AWS sources (`AWS_ACCESS_KEY_ID`, … in
+    /// `environment`, instance metadata).
     pub credentials: Option<S3Credentials>,
+    /// The `AWS_*` variables applied before the fields above (which win).
+    pub environment: Vec<(String, Zeroizing<String>)>,
     /// Retries of a failed request (connection refused, 5xx, timeouts).
     pub max_retries: usize,
     /// Longest time spent retrying one request.
@@ -82,18 +110,16 @@ pub struct S3Config {
 }
 
 impl S3Config {
-    /// `s3://bucket/prefix` with the endpoint from `AWS_ENDPOINT_URL` (or `AWS_ENDPOINT`) and
-    /// credentials and region from the AWS environment variables; 3 retries within 15 s.
-    pub fn from_env(bucket: &str, prefix: &str) -> S3Config {
-        let endpoint = ["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL", "AWS_ENDPOINT"]
-            .iter()
-            .find_map(|var| std::env::var(var).ok().filter(|v| !v.trim().is_empty()));
+    /// `s3://bucket/prefix` with the endpoint, credentials and region of `environment`;
+    /// 3 retries within 15 s.
+    pub fn new(bucket: &str, prefix: &str, environment: &S3Environment) -> S3Config {
         S3Config {
             bucket: bucket.to_string(),
             prefix: prefix.trim_matches('/').to_string(),
-            endpoint,
+            endpoint: environment.endpoint.clone(),
             region: None,
             credentials: None,
+            environment: environment.variables.clone(),
             max_retries: 3,
             retry_timeout: Duration::from_secs(15),
             connect_timeout: Duration::from_secs(5),
@@ -116,6 +142,7 @@ pub struct S3Store {
     bucket: String,
     prefix: String,
     endpoint: String,
+    crash: CrashHook,
 }
 
 impl fmt::Debug for S3Store {
@@ -201,7 +228,14 @@ impl S3Store {
     /// Connects to the bucket of `config` (no request is made until the first operation).
     pub fn new(config: &S3Config) -> Result<S3Store, StoreError> {
         let location = format!("s3://{}/{}", config.bucket, config.prefix);
-        let mut builder = AmazonS3Builder::from_env().with_bucket_name(&config.bucket);
+        let mut builder = AmazonS3Builder::new();
+        // As `AmazonS3Builder::from_env` would, from the variables the caller read.
+        for (name, value) in &config.environment {
+            if let Ok(key) = name.to_ascii_lowercase().parse() {
+                builder = builder.with_config(key, value.as_str());
+            }
+        }
+        builder = builder.with_bucket_name(&config.bucket);
         let mut client_options = ClientOptions::new()
             .with_connect_timeout(config.connect_timeout)
             .with_timeout(config.request_timeout);
@@ -245,11 +279,7 @@ impl S3Store {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
-            .map_err(|source| StoreError::Io {
-                context: "starting the I/O runtime for",
-                path: PathBuf::from(&location),
-                source,
-            })?;
+            .at("starting the I/O runtime for", Path::new(&location))?;
         Ok(S3Store {
             client,
             runtime,
@@ -259,7 +289,14 @@ impl S3Store {
                 .endpoint
                 .clone()
                 .unwrap_or_else(|| "AWS S3".to_string()),
+            crash: CrashHook::default(),
         })
+    }
+
+    /// The same store, aborting the process at the step `crash` names (tests).
+    pub fn with_crash_hook(mut self, crash: CrashHook) -> S3Store {
+        self.crash = crash;
+        self
     }
 
     fn object_path(&self, key: &str) -> ObjectPath {
@@ -390,31 +427,20 @@ impl S3Store {
 }
 
 fn read_source(file: &SourceFile) -> Result<Vec<u8>, StoreError> {
-    let io_err = |source| StoreError::Io {
-        context: "reading",
-        path: file.path.clone(),
-        source,
-    };
-    let handle = fs::File::open(&file.path).map_err(io_err)?;
+    let handle = fs::File::open(&file.path).at("reading", &file.path)?;
     let mut bytes = Vec::new();
     handle
         .take(MAX_OBJECT_BYTES + 1)
         .read_to_end(&mut bytes)
-        .map_err(io_err)?;
+        .at("reading", &file.path)?;
     if bytes.len() as u64 > MAX_OBJECT_BYTES {
         return Err(StoreError::TooLarge {
             location: file.path.display().to_string(),
             max: MAX_OBJECT_BYTES,
         });
     }
-    let found = hash_reader(&bytes[..]).map_err(io_err)?.sha256;
-    if found != file.sha256 {
-        return Err(StoreError::SourceChanged {
-            path: file.path.clone(),
-            expected: file.sha256,
-            found,
-        });
-    }
+    let found = hash_reader(&bytes[..]).at("reading", &file.path)?.sha256;
+    check_copied(file, found)?;
     Ok(bytes)
 }
 
@@ -425,6 +451,10 @@ impl Store for S3Store {
 
     fn display_path(&self, parts: &[&str]) -> String {
         self.url(&parts.join("/"))
+    }
+
+    fn crash_hook(&self) -> &CrashHook {
+        &self.crash
     }
 
     fn check_ready(&self) -> Result<(), StoreError> {
@@ -507,7 +537,7 @@ impl Store for S3Store {
             files.iter().partition(|f| f.name == MANIFEST_FILE);
         for file in rest.iter().chain(last.iter()) {
             if file.name == MANIFEST_FILE {
-                crash_point("staged");
+                self.crash.reach("staged");
             }
             let bytes = read_source(file)?;
             let key = format!("{prefix}/{}", file.name);
@@ -517,7 +547,7 @@ impl Store for S3Store {
                 });
             }
             if file.name != MANIFEST_FILE {
-                crash_point("file-copied");
+                self.crash.reach("file-copied");
             }
         }
         Ok(())
@@ -531,14 +561,10 @@ impl Store for S3Store {
     ) -> Result<PathBuf, StoreError> {
         let prefix = format!("{product}/{version}");
         let dir = scratch.join(version);
-        fs::create_dir_all(&dir).map_err(|source| StoreError::Io {
-            context: "creating",
-            path: dir.clone(),
-            source,
-        })?;
+        fs::create_dir_all(&dir).at("creating", &dir)?;
         let (objects, _) = self.list_dir(&prefix)?;
         for name in objects {
-            if crate::sign::check_file_name(&name).is_err() {
+            if crate::digest::check_file_name(&name).is_err() {
                 continue; // not a file winrelease writes; verification reports what is missing
             }
             let key = format!("{prefix}/{name}");
@@ -546,11 +572,7 @@ impl Store for S3Store {
                 continue;
             };
             let path = dir.join(&name);
-            fs::write(&path, &object.bytes).map_err(|source| StoreError::Io {
-                context: "writing",
-                path,
-                source,
-            })?;
+            fs::write(&path, &object.bytes).at("writing", &path)?;
         }
         Ok(dir)
     }

@@ -10,7 +10,9 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use crate::sign::Sha256Digest;
+use super::crash::CrashHook;
+use crate::digest::Sha256Digest;
+use crate::fsio::IoError;
 
 /// Identifies one state of an object, for compare-and-swap: the ETag on S3, the SHA-256 of the
 /// content in a folder.
@@ -49,13 +51,8 @@ pub struct SourceFile {
 /// Errors of a store backend.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("{context} {path}: {source}")]
-    Io {
-        context: &'static str,
-        path: PathBuf,
-        #[source]
-        source: io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] IoError),
     #[error("the release store {path} does not exist or is not a folder\nfix: create it (or mount the share), or pass the right store path")]
     Missing { path: PathBuf },
     #[error("the release store {path} is not writable ({source})\nfix: publish as a user with write access to the store (on a share: change and NTFS permissions)")]
@@ -95,6 +92,9 @@ pub trait Store: Send + Sync {
     /// The user-facing path of an object, in the style the store root was given in
     /// (`\\server\share\Hello Service\1.2.3\x.msi`).
     fn display_path(&self, parts: &[&str]) -> String;
+
+    /// The test hook that aborts the process at a named step (see [`super::crash`]).
+    fn crash_hook(&self) -> &CrashHook;
 
     /// Checks that the store exists and can be written (folder) or reached (S3).
     fn check_ready(&self) -> Result<(), StoreError>;
@@ -160,4 +160,17 @@ pub trait Store: Send + Sync {
 
     /// Removes the lock if it is still `bytes` (ours); `false` if someone else's lock is there.
     fn lock_release(&self, product: &str, bytes: &[u8]) -> Result<bool, StoreError>;
+}
+
+/// Refuses a copy whose bytes (hashed while copying) are not the verified ones.
+pub(crate) fn check_copied(source: &SourceFile, found: Sha256Digest) -> Result<(), StoreError> {
+    if found == source.sha256 {
+        Ok(())
+    } else {
+        Err(StoreError::SourceChanged {
+            path: source.path.clone(),
+            expected: source.sha256,
+            found,
+        })
+    }
 }

@@ -1,19 +1,22 @@
 //! Running a plan's stages, in order, each reported to the [`Progress`]. Nothing here reads the
 //! release store before the publish step: the plan carries what was read from it.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use super::plan::{default_store, key_settings};
 use super::{Progress, ReleaseError, ReleasePlan, ReleaseSummary, Stage};
+use crate::authenticode::{self, AuthenticodeConfig};
 use crate::config::Project;
 use crate::environment::Environment;
 use crate::fsio::{set_mode, IoContext};
 use crate::gobuild::{self, BuiltExe};
-use crate::manifest::{self, MsiArtifact, MsiIdentity, TrustRequest, TrustSummary};
+use crate::keys::{self, ReleaseKey};
+use crate::manifest::MsiIdentity;
 use crate::package_msi::{self, BuiltMsi};
-use crate::sign::{self, ReleaseKey};
+use crate::portable_zip;
 use crate::site_transform::{self, SiteStage};
+use crate::trust::{self, MsiArtifact, TrustRequest, TrustSummary};
 use crate::verify;
 
 /// Runs a plan's stages: build → Authenticode → MSI → Group Policy → sign → verify → publish.
@@ -26,16 +29,23 @@ pub fn execute(
     let key = match &plan.signing_key {
         Some(key) => Arc::clone(key),
         // The development key is made on first use (planning writes nothing).
-        None => Arc::new(sign::load_release_key(
+        None => Arc::new(keys::load_release_key(
             &key_settings(project, &plan.key),
             &env.keys,
         )?),
     };
-    let authenticode = authenticode_config(project, env);
+    let authenticode =
+        AuthenticodeConfig::from_project(project, env.authenticode_passphrase.clone());
     let exe = build(project, env, &plan, authenticode.as_ref(), progress)?;
     let msi = package(project, &plan, &exe, authenticode.as_ref(), progress)?;
     let gpo = group_policy(project, &plan, &msi, progress)?;
-    let trust = trust(project, &plan, &exe, &msi, &gpo, &key, progress)?;
+    let zip = stage(
+        progress,
+        Stage::Zip,
+        || portable_zip::portable_zip(project, &plan.versioned, &exe),
+        |z| format!("{} ({} entries)", file_name(&z.path), z.entries.len()),
+    )?;
+    let trust = trust(project, &plan, &exe, &msi, &zip.path, &gpo, &key, progress)?;
     readable_by_everyone(&plan.version_dir)?;
     // Checked at the commit time: the clock the manifest's dates come from.
     let verification = stage(
@@ -55,7 +65,7 @@ pub fn execute(
     let publish = if plan.dirty {
         None
     } else {
-        Some(publish(project, &plan, &key, progress)?)
+        Some(publish(project, env, &plan, &key, progress)?)
     };
     Ok(ReleaseSummary {
         publish,
@@ -90,7 +100,7 @@ fn build(
     project: &Project,
     env: &Environment,
     plan: &ReleasePlan,
-    authenticode: Option<&sign::AuthenticodeConfig>,
+    authenticode: Option<&AuthenticodeConfig>,
     progress: &mut dyn Progress,
 ) -> Result<BuiltExe, ReleaseError> {
     let versioned = &plan.versioned;
@@ -105,7 +115,7 @@ fn build(
         stage(
             progress,
             Stage::Authenticode,
-            || sign::authenticode_sign(&exe.path, &exe.path, config, versioned.stamp.commit_time),
+            || authenticode::sign(&exe.path, &exe.path, config, versioned.stamp.commit_time),
             |()| format!("signed {}", file_name(&exe.path)),
         )?;
     }
@@ -117,7 +127,7 @@ fn package(
     project: &Project,
     plan: &ReleasePlan,
     exe: &BuiltExe,
-    authenticode: Option<&sign::AuthenticodeConfig>,
+    authenticode: Option<&AuthenticodeConfig>,
     progress: &mut dyn Progress,
 ) -> Result<BuiltMsi, ReleaseError> {
     let msi = stage(
@@ -135,7 +145,7 @@ fn package(
     )?;
     if let Some(config) = authenticode {
         let commit_time = plan.versioned.stamp.commit_time;
-        sign::authenticode_sign(&msi.path, &msi.path, config, commit_time)?;
+        authenticode::sign(&msi.path, &msi.path, config, commit_time)?;
     }
     Ok(msi)
 }
@@ -172,13 +182,14 @@ fn group_policy(
     .map_err(ReleaseError::from)
 }
 
-/// Zip, SHA256SUMS, signatures and the manifest, linked to the previous release.
+/// SHA256SUMS, signatures and the manifest, linked to the previous release.
 #[allow(clippy::too_many_arguments)]
 fn trust(
     project: &Project,
     plan: &ReleasePlan,
     exe: &BuiltExe,
     msi: &BuiltMsi,
+    zip: &Path,
     gpo: &SiteStage,
     key: &ReleaseKey,
     progress: &mut dyn Progress,
@@ -189,6 +200,7 @@ fn trust(
         || -> Result<TrustSummary, ReleaseError> {
             let mut request = TrustRequest::new(project, &plan.versioned, exe);
             request.channel = plan.channel.clone();
+            request.zip = Some(zip.to_path_buf());
             request.previous_manifest = plan.store_view.previous_manifest.clone();
             request.transforms = gpo.transforms.iter().map(|t| t.path.clone()).collect();
             request.expiry_days = project.config.manifest_expiry_days;
@@ -200,7 +212,7 @@ fn trust(
                     &msi.package_code,
                 )?,
             });
-            Ok(manifest::release_trust(&request, key)?)
+            Ok(trust::release_trust(&request, key)?)
         },
         |t| format!("{} artifacts signed by key {}", t.artifacts.len(), t.key_id),
     )
@@ -209,6 +221,7 @@ fn trust(
 /// Publish stage: the only step that touches the release store.
 fn publish(
     project: &Project,
+    env: &Environment,
     plan: &ReleasePlan,
     key: &ReleaseKey,
     progress: &mut dyn Progress,
@@ -222,43 +235,18 @@ fn publish(
                 let path = Path::new(&plan.store);
                 std::fs::create_dir_all(path).at("creating the default release store", path)?;
             }
-            let store = crate::publish::open_store(&plan.store)?;
+            let store = crate::publish::open_store(&plan.store, &env.publish)?;
             Ok(crate::publish::publish(
                 &plan.version_dir,
                 &*store,
                 &plan.product,
                 Some(&plan.channel),
                 key,
-                &crate::publish::PublishOptions::new(plan.now),
+                &crate::publish::PublishOptions::new(plan.now, env.publish.clone()),
             )?)
         },
         |r| format!("{} in {}", r.version, r.version_path),
     )
-}
-
-/// The Authenticode settings, when `[authenticode]` is configured.
-fn authenticode_config(project: &Project, env: &Environment) -> Option<sign::AuthenticodeConfig> {
-    let settings = project.config.authenticode.as_ref()?;
-    let passphrase = env.authenticode_passphrase.clone();
-    let path = |p: &PathBuf| project.root.join(p);
-    let identity = match (&settings.pkcs12, &settings.certificate, &settings.key) {
-        (Some(file), _, _) => sign::AuthenticodeIdentity::Pkcs12 {
-            file: path(file),
-            passphrase,
-        },
-        (None, Some(certs), Some(key)) => sign::AuthenticodeIdentity::CertAndKey {
-            certs: path(certs),
-            key: path(key),
-            passphrase,
-        },
-        _ => return None, // refused by config validation
-    };
-    Some(sign::AuthenticodeConfig {
-        identity,
-        description: project.config.product.clone(),
-        url: project.config.help_url.clone(),
-        timestamp_url: settings.timestamp_url.clone(),
-    })
 }
 
 /// Release files are meant to be copied to shares and read by machine accounts: make them

@@ -19,10 +19,11 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use crate::gobuild::BuiltExe;
-use crate::manifest::{self, TrustSummary};
+use crate::keys::{self, ReleaseKey};
+use crate::manifest;
 use crate::package_msi::BuiltMsi;
-use crate::sign::{self, ReleaseKey};
 use crate::stamp::Versioned;
+use crate::trust::{self, TrustSummary};
 use crate::verify::{self, CheckLine};
 
 pub use execute::execute;
@@ -106,15 +107,17 @@ pub enum ReleaseError {
     #[error("{0}")]
     Refused(String),
     #[error(transparent)]
-    Key(#[from] sign::KeyError),
+    Key(#[from] keys::KeyError),
+    #[error("portable zip: {0}")]
+    Zip(#[from] crate::portable_zip::ZipError),
     #[error(transparent)]
-    Trust(#[from] manifest::TrustError),
+    Trust(#[from] trust::TrustError),
     #[error(transparent)]
     Manifest(#[from] manifest::ManifestError),
     #[error("the release just written does not verify: {0}")]
     SelfCheck(verify::VerifyFailure),
     #[error("Authenticode: {0}")]
-    Authenticode(#[from] sign::AuthenticodeError),
+    Authenticode(#[from] crate::authenticode::AuthenticodeError),
     #[error("Group Policy check: {0}")]
     Gpo(#[from] crate::site_transform::SiteTransformError),
     #[error("release store: {0}")]
@@ -147,6 +150,7 @@ pub enum Stage {
     Authenticode,
     Msi,
     Gpo,
+    Zip,
     Sign,
     Verify,
     Publish,
@@ -159,6 +163,7 @@ impl Stage {
             Stage::Authenticode => "codesign",
             Stage::Msi => "msi",
             Stage::Gpo => "gpo",
+            Stage::Zip => "zip",
             Stage::Sign => "sign",
             Stage::Verify => "verify",
             Stage::Publish => "publish",

@@ -1,7 +1,7 @@
 //! The release plan: everything read from the world (git, configuration, signing key, release
 //! store) and every safety rule applied, before anything is built or written.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use serde::Serialize;
@@ -13,9 +13,9 @@ use crate::config::{check_channel_name, Config, Project};
 use crate::environment::Environment;
 use crate::fsio::IoContext;
 use crate::gobuild;
+use crate::keys::{self, KeySettings, ReleaseKey};
 use crate::package_msi;
 use crate::publish;
-use crate::sign::{self, KeySettings, ReleaseKey};
 use crate::stamp::{self, Stamp};
 
 /// What the release store held for this product when the plan was made.
@@ -54,7 +54,7 @@ pub fn plan(
     let signing_key = load_signing_key(project, env, &key)?;
     let store = store_location(project, options);
     let store_view = match &signing_key {
-        Some(key) => read_store_view(project, &store, &channel, stamp, key)?,
+        Some(key) => read_store_view(project, env, &store, &channel, stamp, key)?,
         None => StoreView::default(),
     };
     refuse_channel_backwards(&store_view, &channel, &stamp.version)?;
@@ -67,7 +67,7 @@ pub fn plan(
     if matches!(key, KeyPlan::Development(_)) {
         warnings.push(format!(
             "no signing key configured: signing with the development key (not for production); set {} for a real release",
-            sign::ENV_SECRET_KEY
+            keys::ENV_SECRET_KEY
         ));
     }
     Ok(ReleasePlan {
@@ -203,10 +203,10 @@ fn key_plan(
         return Ok(KeyPlan::File(file.clone()));
     }
     if env.ci {
-        return Err(sign::KeyError::MissingInCi.into());
+        return Err(keys::KeyError::MissingInCi.into());
     }
     Ok(KeyPlan::Development(
-        project.out_dir().join(sign::DEV_KEY_DIR),
+        project.out_dir().join(keys::DEV_KEY_DIR),
     ))
 }
 
@@ -228,49 +228,55 @@ fn load_signing_key(
     key: &KeyPlan,
 ) -> Result<Option<Arc<ReleaseKey>>, ReleaseError> {
     if let KeyPlan::Development(dir) = key {
-        if !dir.join(sign::DEV_SECRET_KEY_FILE).is_file() {
+        if !dir.join(keys::DEV_SECRET_KEY_FILE).is_file() {
             return Ok(None);
         }
     }
     let settings = key_settings(project, key);
-    Ok(Some(Arc::new(sign::load_release_key(
+    Ok(Some(Arc::new(keys::load_release_key(
         &settings, &env.keys,
     )?)))
 }
 
-/// Reads the channel pointer and the previous release (manifest and MSI) from the store. A
-/// default store that does not exist yet is empty.
+/// Reads the channel pointer and the previous release (manifest and MSI) from the store, and
+/// keeps copies of both outside it. A default store that does not exist yet is empty.
 fn read_store_view(
     project: &Project,
+    env: &Environment,
     location: &str,
     channel: &str,
     stamp: &Stamp,
     key: &ReleaseKey,
 ) -> Result<StoreView, ReleaseError> {
-    if location == default_store(project) && !std::path::Path::new(location).exists() {
+    if location == default_store(project) && !Path::new(location).exists() {
         return Ok(StoreView::default());
     }
-    let store = publish::open_store(location)?;
-    let product = &project.config.product;
-    let public_key = key.public_key();
-    let channel_version = publish::channel_version(&*store, product, channel, &public_key)?;
-    let scratch = tempfile::tempdir().at(
-        "creating a scratch folder for the previous release",
-        std::path::Path::new(""),
-    )?;
-    let previous = previous_release(
+    let store = publish::open_store(location, &env.publish)?;
+    let scratch = tempfile::tempdir_in(&env.publish.temp_dir)
+        .at("creating a scratch folder in", &env.publish.temp_dir)?;
+    let read = publish::read_release_context(
         &*store,
-        product,
+        &project.config.product,
+        channel,
         &stamp.version,
-        &public_key,
+        &key.public_key(),
         scratch.path(),
-        std::path::Path::new(location),
     )?;
+    let (previous_version, previous_manifest) = match &read.previous_manifest {
+        Some(in_store) => {
+            let bytes = std::fs::read(in_store).at("reading the previous manifest", in_store)?;
+            let copy = scratch.path().join(crate::manifest::MANIFEST_FILE);
+            std::fs::write(&copy, &bytes).at("copying the previous manifest to", &copy)?;
+            let manifest = crate::manifest::Manifest::parse(&bytes)?;
+            (Some(manifest.version), Some(copy))
+        }
+        None => (None, None),
+    };
     Ok(StoreView {
-        channel_version,
-        previous_version: previous.as_ref().map(|p| p.version.clone()),
-        previous_manifest: previous.as_ref().map(|p| p.manifest.clone()),
-        previous_msi: previous.and_then(|p| p.msi),
+        channel_version: read.channel_version,
+        previous_version,
+        previous_manifest,
+        previous_msi: read.previous_msi,
         _scratch: Some(Arc::new(scratch)),
     })
 }
@@ -293,58 +299,4 @@ fn planned_artifacts(config: &Config, stamp: &Stamp) -> Vec<PlannedArtifact> {
         artifact("SHA256SUMS".into(), "checksums"),
         artifact("manifest.json".into(), "manifest"),
     ]
-}
-
-/// The previous release copied out of the store.
-struct PreviousRelease {
-    version: String,
-    manifest: PathBuf,
-    msi: Option<PathBuf>,
-}
-
-// TEMPORARY until publish offers it: folder stores only for the MSI.
-fn previous_release(
-    store: &dyn publish::Store,
-    product: &str,
-    version: &semver::Version,
-    public_key: &minisig::PublicKey,
-    scratch: &std::path::Path,
-    location: &std::path::Path,
-) -> Result<Option<PreviousRelease>, ReleaseError> {
-    let Some(manifest_path) =
-        publish::previous_manifest(store, product, version, public_key, scratch)?
-    else {
-        return Ok(None);
-    };
-    let bytes = std::fs::read(&manifest_path).at("reading", &manifest_path)?;
-    let manifest_copy = scratch.join("previous-manifest.json");
-    std::fs::write(&manifest_copy, &bytes)
-        .at("copying the previous manifest to", &manifest_copy)?;
-    let manifest = crate::manifest::Manifest::parse(&bytes)?;
-    let msi = manifest
-        .artifacts
-        .iter()
-        .find(|a| a.kind == crate::manifest::ArtifactKind::Msi)
-        .map(|a| a.name.clone());
-    let msi = msi
-        .map(|name| {
-            location
-                .join(&manifest.product)
-                .join(&manifest.version)
-                .join(name)
-        })
-        .filter(|p| p.is_file());
-    let msi = match msi {
-        Some(in_store) => {
-            let copy = scratch.join(in_store.file_name().unwrap_or_default());
-            std::fs::copy(&in_store, &copy).at("copying the previous MSI", &in_store)?;
-            Some(copy)
-        }
-        None => None,
-    };
-    Ok(Some(PreviousRelease {
-        version: manifest.version.clone(),
-        manifest: manifest_copy,
-        msi,
-    }))
 }

@@ -1,11 +1,14 @@
 //! The edge: the one place that reads environment variables and the clock. Everything the
 //! library needs from them is built here into one [`Environment`] and passed down.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use winrelease::environment::{Environment, ENV_AUTHENTICODE_PASSPHRASE};
+use winrelease::authenticode::ENV_AUTHENTICODE_PASSPHRASE;
+use winrelease::environment::Environment;
 use winrelease::gobuild::{GoEnvironment, GO_ENV_INPUTS};
-use winrelease::sign::{self, KeyEnvironment, Passphrase};
+use winrelease::keys::{KeyEnvironment, Passphrase, ENV_PASSPHRASE, ENV_SECRET_KEY};
+use winrelease::publish::{Clock, PublishEnvironment, S3Environment, CRASH_ENV};
 
 /// A variable's value; empty counts as unset (GitHub Actions expands a missing secret to "").
 pub fn var(name: &str) -> Option<String> {
@@ -42,13 +45,14 @@ pub fn environment() -> Environment {
     Environment {
         ci,
         now: now(),
-        keys: KeyEnvironment::new(
-            var(sign::ENV_SECRET_KEY),
-            passphrase(sign::ENV_PASSPHRASE),
-            ci,
+        keys: KeyEnvironment::from_variables(
+            std::env::var(ENV_SECRET_KEY).ok(),
+            std::env::var(ENV_PASSPHRASE).ok(),
+            std::env::var("CI").ok().as_deref(),
         ),
         authenticode_passphrase: passphrase(ENV_AUTHENTICODE_PASSPHRASE),
         go_env: go_environment(),
+        publish: publish_environment(),
     }
 }
 
@@ -64,4 +68,74 @@ fn go_environment() -> GoEnvironment {
             .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
             .collect(),
     }
+}
+
+/// The signing key's environment alone (for the store commands).
+pub fn key_environment() -> KeyEnvironment {
+    environment().keys
+}
+
+/// The operating system's clocks.
+#[derive(Debug)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> SystemTime {
+        SystemTime::now()
+    }
+
+    fn instant(&self) -> Instant {
+        Instant::now()
+    }
+
+    fn sleep(&self, duration: Duration) {
+        std::thread::sleep(duration);
+    }
+}
+
+/// Reads the AWS variables, the crash-injection hook ([`CRASH_ENV`]), the host name and the
+/// temporary folder, with the system clock.
+pub fn publish_environment() -> PublishEnvironment {
+    PublishEnvironment {
+        s3: s3_environment(),
+        crash_at: std::env::var(CRASH_ENV).ok(),
+        host: host_name(),
+        temp_dir: std::env::temp_dir(),
+        clock: Arc::new(SystemClock),
+    }
+}
+
+/// The endpoint from `AWS_ENDPOINT_URL_S3`, `AWS_ENDPOINT_URL` or `AWS_ENDPOINT` (the first
+/// set), and every `AWS_*` variable for `object_store` to pick its options from.
+fn s3_environment() -> S3Environment {
+    let endpoint = ["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL", "AWS_ENDPOINT"]
+        .iter()
+        .find_map(|var| std::env::var(var).ok().filter(|v| !v.trim().is_empty()));
+    let variables = std::env::vars_os()
+        .filter_map(|(name, value)| Some((name.into_string().ok()?, value.into_string().ok()?)))
+        .filter(|(name, _)| name.starts_with("AWS_"))
+        .map(|(name, value)| (name, value.into()))
+        .collect();
+    S3Environment {
+        endpoint,
+        variables,
+    }
+}
+
+/// This machine's host name (Linux: the kernel's; Windows: `COMPUTERNAME`).
+fn host_name() -> String {
+    if let Ok(name) = std::fs::read_to_string("/proc/sys/kernel/hostname") {
+        let name = name.trim();
+        if !name.is_empty() {
+            return name.to_string();
+        }
+    }
+    for var in ["COMPUTERNAME", "HOSTNAME"] {
+        if let Ok(name) = std::env::var(var) {
+            if !name.trim().is_empty() {
+                return name.trim().to_string();
+            }
+        }
+    }
+    "unknown-host".into()
 }

@@ -11,12 +11,12 @@ mod stage_cmds;
 mod store_cmds;
 mod test_cmd;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use winrelease::config::Project;
-use winrelease::{sign, verify};
+use winrelease::{keys, verify};
 
 #[derive(Parser)]
 #[command(
@@ -162,53 +162,58 @@ fn run(cli: Cli) -> Result<i32> {
             let project = load(&cli.manifest_path)?;
             release_cmd::run(&project, args.flags(cli.verbose, true))
         }
-        Cmd::Keygen { out } => {
-            let passphrase = std::env::var(sign::ENV_PASSPHRASE).with_context(|| {
-                format!(
-                    "set the passphrase for the new key in {}",
-                    sign::ENV_PASSPHRASE
-                )
-            })?;
-            let paths = sign::keygen(&out, &sign::Passphrase::new(passphrase))?;
-            println!(
-                "public key:  {} (commit it; admins verify with it)",
-                paths.public.display()
-            );
-            println!("secret key:  {} (keep it secret)", paths.secret.display());
-            println!(
-                "for CI: store `base64 -w0 {}` as the secret {} and the passphrase as {}",
-                paths.secret.display(),
-                sign::ENV_SECRET_KEY,
-                sign::ENV_PASSPHRASE
-            );
-            Ok(0)
-        }
+        Cmd::Keygen { out } => keygen(&out),
         Cmd::Verify {
             path,
             pubkey,
             previous,
-        } => {
-            let key = sign::load_public_key(&pubkey)?;
-            let now = edge::now();
-            match verify::verify_release(&path, &key, now, previous.as_deref()) {
-                Ok(verified) => {
-                    for line in &verified.lines {
-                        println!("{line}");
-                    }
-                    println!(
-                        "verified: {} {}",
-                        verified.manifest.product, verified.manifest.version
-                    );
-                    Ok(0)
-                }
-                Err(failure) => {
-                    for line in &failure.passed {
-                        println!("{line}");
-                    }
-                    println!("{failure}");
-                    Ok(1)
-                }
+        } => verify_cmd(&path, &pubkey, previous.as_deref()),
+    }
+}
+
+/// `keygen`: a key pair in `out`, encrypted with the passphrase in `WINRELEASE_PASSPHRASE`.
+fn keygen(out: &Path) -> Result<i32> {
+    let passphrase = edge::var(keys::ENV_PASSPHRASE).with_context(|| {
+        format!(
+            "set the passphrase for the new key in {}",
+            keys::ENV_PASSPHRASE
+        )
+    })?;
+    let paths = keys::keygen(out, &keys::Passphrase::new(passphrase))?;
+    println!(
+        "public key:  {} (commit it; admins verify with it)",
+        paths.public.display()
+    );
+    println!("secret key:  {} (keep it secret)", paths.secret.display());
+    println!(
+        "for CI: store `base64 -w0 {}` as the secret {} and the passphrase as {}",
+        paths.secret.display(),
+        keys::ENV_SECRET_KEY,
+        keys::ENV_PASSPHRASE
+    );
+    Ok(0)
+}
+
+/// `verify`: every check on one line; exit 1 at the first failure.
+fn verify_cmd(path: &Path, pubkey: &Path, previous: Option<&Path>) -> Result<i32> {
+    let key = keys::load_public_key(pubkey)?;
+    match verify::verify_release(path, &key, edge::now(), previous) {
+        Ok(verified) => {
+            for line in &verified.lines {
+                println!("{line}");
             }
+            println!(
+                "verified: {} {}",
+                verified.manifest.product, verified.manifest.version
+            );
+            Ok(0)
+        }
+        Err(failure) => {
+            for line in &failure.passed {
+                println!("{line}");
+            }
+            println!("{failure}");
+            Ok(1)
         }
     }
 }

@@ -5,8 +5,8 @@ use std::path::Path;
 use anyhow::Result;
 use serde_json::json;
 use winrelease::config::Project;
+use winrelease::keys;
 use winrelease::release::{self, KeyPlan, ReleaseOptions, ReleasePlan, ReleaseSummary};
-use winrelease::sign;
 
 use crate::progress::StageProgress;
 
@@ -110,7 +110,7 @@ fn print_plan(plan: &ReleasePlan, json: bool) {
 
 fn describe_key(key: &KeyPlan) -> String {
     match key {
-        KeyPlan::Environment => format!("from {}", sign::ENV_SECRET_KEY),
+        KeyPlan::Environment => format!("from {}", keys::ENV_SECRET_KEY),
         KeyPlan::File(p) => format!("file {}", p.display()),
         KeyPlan::Development(dir) => {
             format!("DEVELOPMENT key in {} (not for production)", dir.display())
@@ -122,8 +122,8 @@ fn public_key_path(project: &Project, summary: &ReleaseSummary) -> std::path::Pa
     if summary.trust.development_key {
         project
             .out_dir()
-            .join(sign::DEV_KEY_DIR)
-            .join(sign::DEV_PUBLIC_KEY_FILE)
+            .join(keys::DEV_KEY_DIR)
+            .join(keys::DEV_PUBLIC_KEY_FILE)
     } else {
         Path::new("winrelease.pub").to_path_buf()
     }

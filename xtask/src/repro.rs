@@ -12,12 +12,13 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::io::{Cursor, Read};
+use std::io::Cursor;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
+use msi_writer::read;
 
 /// `cargo xtask repro` options.
 #[derive(Debug, clap::Args)]
@@ -88,9 +89,9 @@ pub fn run(args: ReproArgs, manifest_path: Option<&Path>) -> Result<i32> {
     // inputs must give equal .minisig files. Fast key derivation: the cost is not under test.
     let passphrase = format!("repro-{}", std::process::id());
     let key_dir = scratch.path().join("key");
-    let paths = winrelease::sign::keygen_with_kdf(
+    let paths = winrelease::keys::keygen_with_kdf(
         &key_dir,
-        &winrelease::sign::Passphrase::new(passphrase.clone()),
+        &winrelease::keys::Passphrase::new(passphrase.clone()),
         minisig::KdfParams::fast_for_tests(),
     )?;
     let secret_text = std::fs::read_to_string(&paths.secret)?;
@@ -274,8 +275,8 @@ fn build(
         .env("LANG", cond.locale)
         .env("LC_ALL", cond.locale)
         .env("TZ", cond.tz)
-        .env(winrelease::sign::ENV_SECRET_KEY, secret_key)
-        .env(winrelease::sign::ENV_PASSPHRASE, passphrase)
+        .env(winrelease::keys::ENV_SECRET_KEY, secret_key)
+        .env(winrelease::keys::ENV_PASSPHRASE, passphrase)
         // The pipeline must not depend on these; make sure neither build sees them.
         .env_remove("SOURCE_DATE_EPOCH")
         .env_remove("GOFLAGS");
@@ -475,34 +476,14 @@ fn text_context(a: &[u8], b: &[u8], offset: usize) -> Vec<String> {
 /// Stream name as a person reads it: MSI packs table and stream names into CJK code points
 /// (two base-64 characters per code point, tables prefixed with U+4840).
 pub fn decode_stream_name(raw: &str) -> String {
-    fn b64(v: u32) -> char {
-        match v {
-            0..=9 => (b'0' + v as u8) as char,
-            10..=35 => (b'A' + (v - 10) as u8) as char,
-            36..=61 => (b'a' + (v - 36) as u8) as char,
-            62 => '.',
-            _ => '_',
-        }
-    }
-    let mut out = String::new();
-    let mut chars = raw.chars().peekable();
-    let table = chars.peek() == Some(&'\u{4840}');
-    if table {
-        chars.next();
-    }
-    for c in chars {
-        let v = c as u32;
-        if (0x3800..0x4800).contains(&v) {
-            out.push(b64((v - 0x3800) & 0x3f));
-            out.push(b64((v - 0x3800) >> 6));
-        } else if (0x4800..0x4840).contains(&v) {
-            out.push(b64(v - 0x4800));
-        } else if c.is_control() {
-            out.push_str(&format!("\\x{v:02x}"));
-        } else {
-            out.push(c);
-        }
-    }
+    let (table, name) = read::decode_stream_name(raw);
+    let out: String = name
+        .chars()
+        .map(|c| match c.is_control() {
+            true => format!("\\x{:02x}", c as u32),
+            false => c.to_string(),
+        })
+        .collect();
     if table {
         format!("table {out}")
     } else {
@@ -516,20 +497,7 @@ pub fn decode_stream_name(raw: &str) -> String {
 
 /// Every stream of a compound file, by raw name (the whole path for nested storages).
 fn cfb_streams(bytes: &[u8]) -> std::io::Result<BTreeMap<String, Vec<u8>>> {
-    let mut file = cfb::CompoundFile::open(Cursor::new(bytes))?;
-    let paths: Vec<PathBuf> = file
-        .walk()
-        .filter(|e| e.is_stream())
-        .map(|e| e.path().to_path_buf())
-        .collect();
-    let mut out = BTreeMap::new();
-    for path in paths {
-        let mut data = Vec::new();
-        file.open_stream(&path)?.read_to_end(&mut data)?;
-        let name = path.to_string_lossy().trim_start_matches('/').to_string();
-        out.insert(name, data);
-    }
-    Ok(out)
+    read::Storage::from_bytes(bytes.to_vec())?.read_all()
 }
 
 fn msi_differences(a: &[u8], b: &[u8]) -> Vec<String> {
@@ -583,81 +551,36 @@ fn msi_differences(a: &[u8], b: &[u8]) -> Vec<String> {
 
 /// Names of the summary-information properties (PIDSI_*) whose values differ.
 fn summary_differences(a: &[u8], b: &[u8]) -> Vec<String> {
-    let (Some(pa), Some(pb)) = (property_set(a), property_set(b)) else {
+    let (Ok(pa), Ok(pb)) = (read::SummaryInfo::decode(a), read::SummaryInfo::decode(b)) else {
         return vec!["(property set not parsable)".into()];
     };
+    let (pa, pb) = (pa.properties(), pb.properties());
     let mut pids: Vec<u32> = pa.keys().chain(pb.keys()).copied().collect();
     pids.sort_unstable();
     pids.dedup();
     pids.into_iter()
         .filter(|pid| pa.get(pid) != pb.get(pid))
-        .map(|pid| format!("{} (PID {pid})", summary_property_name(pid)))
+        .map(|pid| format!("{} (PID {pid})", read::property_name(pid)))
         .collect()
 }
 
-pub fn summary_property_name(pid: u32) -> &'static str {
-    match pid {
-        1 => "Codepage",
-        2 => "Title",
-        3 => "Subject",
-        4 => "Author",
-        5 => "Keywords",
-        6 => "Comments",
-        7 => "Template",
-        8 => "Last Saved By",
-        9 => "Revision Number (PackageCode)",
-        11 => "Last Printed",
-        12 => "Create Time/Date",
-        13 => "Last Save Time/Date",
-        14 => "Page Count",
-        15 => "Word Count",
-        16 => "Character Count",
-        18 => "Creating Application",
-        19 => "Security",
-        _ => "property",
-    }
-}
-
-/// The first section of an OLE property set: PID → raw bytes of its typed value.
-fn property_set(bytes: &[u8]) -> Option<BTreeMap<u32, Vec<u8>>> {
-    let u32_at = |at: usize| -> Option<u32> {
-        Some(u32::from_le_bytes(bytes.get(at..at + 4)?.try_into().ok()?))
-    };
-    // Header: byte order, version, OS, CLSID (28 bytes), then FMTID (16) + offset (4).
-    let section = u32_at(28 + 16)? as usize;
-    let size = u32_at(section)? as usize;
-    let count = u32_at(section + 4)? as usize;
-    let end = section.checked_add(size)?.min(bytes.len());
-    let mut entries = Vec::with_capacity(count);
-    for i in 0..count.min(1024) {
-        let pid = u32_at(section + 8 + i * 8)?;
-        let off = u32_at(section + 12 + i * 8)? as usize;
-        entries.push((pid, section + off));
-    }
-    let mut starts: Vec<usize> = entries.iter().map(|e| e.1).collect();
-    starts.sort_unstable();
-    let mut out = BTreeMap::new();
-    for (pid, start) in entries {
-        let next = starts.iter().copied().find(|&s| s > start).unwrap_or(end);
-        out.insert(pid, bytes.get(start..next.max(start))?.to_vec());
-    }
-    Some(out)
-}
-
-/// A table read through the `msi` crate: column names, primary-key column indices, rows as text.
+/// A table read through `msi_writer::read`: column names, primary-key column indices, rows as
+/// text.
 type TableRows = (Vec<String>, Vec<usize>, Vec<Vec<String>>);
 
-/// The first row of `table` that differs, read through the `msi` crate.
+/// The first row of `table` that differs, read through `msi_writer::read`.
 fn table_row_difference(a: &[u8], b: &[u8], table: &str) -> Option<String> {
     let rows = |bytes: &[u8]| -> Option<TableRows> {
-        let mut pkg = msi::Package::open(Cursor::new(bytes.to_vec())).ok()?;
-        let t = pkg.get_table(table)?;
-        let columns: Vec<String> = t.columns().iter().map(|c| c.name().to_string()).collect();
-        let keys = t.primary_key_indices();
-        let rows = pkg
-            .select_rows(msi::Select::table(table))
+        let t = read::Package::from_bytes(bytes.to_vec())
             .ok()?
-            .map(|row| (0..row.len()).map(|i| row[i].to_string()).collect())
+            .table(table)
+            .ok()??;
+        let columns: Vec<String> = t.columns.iter().map(|c| c.name.clone()).collect();
+        let keys = (0..t.columns.len()).filter(|&i| t.columns[i].key).collect();
+        let rows = t
+            .rows
+            .iter()
+            .map(|row| row.iter().map(ToString::to_string).collect())
             .collect();
         Some((columns, keys, rows))
     };
@@ -673,7 +596,7 @@ fn table_row_difference(a: &[u8], b: &[u8], table: &str) -> Option<String> {
         ra.iter().zip(&rb).filter(|(x, y)| x != y).count() + ra.len().abs_diff(rb.len());
     if differing == 0 {
         return Some(format!(
-            "table {table}: same rows through the msi crate (the difference is in the encoding, e.g. string pool order)"
+            "table {table}: same rows through the MSI reader (the difference is in the encoding, e.g. string pool order)"
         ));
     }
     let (i, (x, y)) = ra.iter().zip(&rb).enumerate().find(|(_, (x, y))| x != y)?;

@@ -1,13 +1,14 @@
 //! `publish`, `promote`, `rollback` and `verify-store`: the release store commands.
 
 use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result};
 use winrelease::config::Project;
+use winrelease::keys::{self, KeySettings};
 use winrelease::publish::{self, PublishOptions};
 use winrelease::release::{self, ReleaseOptions};
-use winrelease::sign::{self, KeyEnvironment, KeySettings};
+
+use crate::edge::{now, publish_environment};
 
 #[derive(clap::Args)]
 pub struct StoreArgs {
@@ -63,12 +64,6 @@ pub struct VerifyStoreArgs {
     product: Option<String>,
 }
 
-fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
-}
-
 fn location(project: &Project, args: &StoreArgs) -> String {
     let options = ReleaseOptions {
         store: args.store.clone(),
@@ -77,18 +72,19 @@ fn location(project: &Project, args: &StoreArgs) -> String {
     release::store_location(project, &options)
 }
 
-fn key(project: &Project, args: &StoreArgs) -> Result<sign::ReleaseKey> {
+fn key(project: &Project, args: &StoreArgs) -> Result<keys::ReleaseKey> {
     let mut settings = KeySettings::new(&project.out_dir());
     settings.key_file = args.key.clone();
-    Ok(sign::load_release_key(
+    Ok(keys::load_release_key(
         &settings,
-        &KeyEnvironment::from_process(),
+        &crate::edge::key_environment(),
     )?)
 }
 
 pub fn publish(project: &Project, args: PublishArgs) -> Result<i32> {
+    let env = publish_environment();
     let location = location(project, &args.store);
-    let store = publish::open_store(&location)?;
+    let store = publish::open_store(&location, &env)?;
     let key = key(project, &args.store)?;
     let report = publish::publish(
         &args.release_dir,
@@ -96,7 +92,7 @@ pub fn publish(project: &Project, args: PublishArgs) -> Result<i32> {
         &project.config.product,
         args.channel.as_deref(),
         &key,
-        &PublishOptions::new(now()),
+        &PublishOptions::new(now(), env),
     )
     .with_context(|| format!("publishing {} to {location}", args.release_dir.display()))?;
     println!("{report}");
@@ -104,7 +100,8 @@ pub fn publish(project: &Project, args: PublishArgs) -> Result<i32> {
 }
 
 pub fn promote(project: &Project, args: PromoteArgs) -> Result<i32> {
-    let store = publish::open_store(&location(project, &args.store))?;
+    let env = publish_environment();
+    let store = publish::open_store(&location(project, &args.store), &env)?;
     let key = key(project, &args.store)?;
     let change = publish::promote(
         &*store,
@@ -112,7 +109,7 @@ pub fn promote(project: &Project, args: PromoteArgs) -> Result<i32> {
         &args.version,
         &args.channel,
         &key,
-        &PublishOptions::new(now()),
+        &PublishOptions::new(now(), env),
     )?;
     println!(
         "channel {}: {} → {} (sequence {}{})",
@@ -126,7 +123,8 @@ pub fn promote(project: &Project, args: PromoteArgs) -> Result<i32> {
 }
 
 pub fn rollback(project: &Project, args: RollbackArgs) -> Result<i32> {
-    let store = publish::open_store(&location(project, &args.store))?;
+    let env = publish_environment();
+    let store = publish::open_store(&location(project, &args.store), &env)?;
     let key = key(project, &args.store)?;
     let change = publish::rollback(
         &*store,
@@ -134,7 +132,7 @@ pub fn rollback(project: &Project, args: RollbackArgs) -> Result<i32> {
         &args.channel,
         &args.to,
         &key,
-        &PublishOptions::new(now()),
+        &PublishOptions::new(now(), env),
     )?;
     println!(
         "channel {} rolled back: {} → {} (signed pointer, sequence {})",
@@ -147,9 +145,10 @@ pub fn rollback(project: &Project, args: RollbackArgs) -> Result<i32> {
 }
 
 pub fn verify_store(args: VerifyStoreArgs) -> Result<i32> {
-    let public_key = sign::load_public_key(Path::new(&args.pubkey))?;
-    let store = publish::open_store(&args.store)?;
-    let report = publish::verify_store(&*store, args.product.as_deref(), &public_key, now())?;
+    let public_key = keys::load_public_key(Path::new(&args.pubkey))?;
+    let env = publish_environment();
+    let store = publish::open_store(&args.store, &env)?;
+    let report = publish::verify_store(&*store, args.product.as_deref(), &public_key, now(), &env)?;
     println!("{report}");
     Ok(if report.is_valid() { 0 } else { 1 })
 }

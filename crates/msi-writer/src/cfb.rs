@@ -223,11 +223,7 @@ pub(crate) fn write_compound_file<W: Write>(
             continue;
         }
         let (name, kind, clsid, start, size): (Vec<u16>, u8, [u8; 16], u32, u64) = if slot == 0 {
-            let start = if ministream_sectors > 0 {
-                ministream_start as u32
-            } else {
-                ENDOFCHAIN
-            };
+            let start = chain_start(ministream_sectors, ministream_start);
             (
                 "Root Entry".encode_utf16().collect(),
                 5,
@@ -281,19 +277,9 @@ pub(crate) fn write_compound_file<W: Write>(
     header[0x2C..0x30].copy_from_slice(&(fat_sectors as u32).to_le_bytes());
     header[0x30..0x34].copy_from_slice(&(dir_start as u32).to_le_bytes());
     header[0x38..0x3C].copy_from_slice(&(MINI_CUTOFF as u32).to_le_bytes());
-    let minifat_first = if minifat_sectors > 0 {
-        minifat_start as u32
-    } else {
-        ENDOFCHAIN
-    };
-    header[0x3C..0x40].copy_from_slice(&minifat_first.to_le_bytes());
+    header[0x3C..0x40].copy_from_slice(&chain_start(minifat_sectors, minifat_start).to_le_bytes());
     header[0x40..0x44].copy_from_slice(&(minifat_sectors as u32).to_le_bytes());
-    let difat_first = if difat_sectors > 0 {
-        difat_start as u32
-    } else {
-        ENDOFCHAIN
-    };
-    header[0x44..0x48].copy_from_slice(&difat_first.to_le_bytes());
+    header[0x44..0x48].copy_from_slice(&chain_start(difat_sectors, difat_start).to_le_bytes());
     header[0x48..0x4C].copy_from_slice(&(difat_sectors as u32).to_le_bytes());
     for k in 0..HEADER_DIFAT {
         let value = if k < fat_sectors {
@@ -346,6 +332,15 @@ pub(crate) fn write_compound_file<W: Write>(
         out.write_all(&vec![0u8; count * SECTOR - written as usize])?;
     }
     Ok(())
+}
+
+/// The first sector of a chain of `sectors` sectors at `start`, or ENDOFCHAIN for an empty one.
+fn chain_start(sectors: usize, start: usize) -> u32 {
+    if sectors > 0 {
+        start as u32
+    } else {
+        ENDOFCHAIN
+    }
 }
 
 /// Fills `entries` (the allocation-table slots of a chain starting at sector `start`) so each

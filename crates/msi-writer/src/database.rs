@@ -79,7 +79,7 @@ pub(crate) struct Database {
 #[derive(Debug)]
 pub(crate) struct EncodedDatabase {
     /// `(table name, stream bytes)`, including `_StringPool` and `_StringData`; the stream names
-    /// still need [`encode_stream_name`] with `is_table = true`.
+    /// still need [`crate::stream_name::encode`] with `is_table = true`.
     pub tables: Vec<(String, Vec<u8>)>,
     /// Number of distinct strings.
     pub string_count: usize,
@@ -107,36 +107,7 @@ impl Database {
         defs.push(&VALIDATION);
         defs.sort_by_key(|def| def.name);
 
-        let mut validation_rows = Vec::new();
-        let mut columns_rows = Vec::new();
-        let mut tables_rows = Vec::new();
-        for def in &defs {
-            tables_rows.push(row![def.name]);
-            for (index, column) in def.columns.iter().enumerate() {
-                columns_rows.push(row![
-                    def.name,
-                    index as i32 + 1,
-                    column.name,
-                    column.type_bits()
-                ]);
-                let (min, max) = match column.range {
-                    Some((min, max)) => (Cell::Int(min), Cell::Int(max)),
-                    None => (Cell::Null, Cell::Null),
-                };
-                validation_rows.push(vec![
-                    Cell::from(def.name),
-                    Cell::from(column.name),
-                    Cell::from(if column.nullable { "Y" } else { "N" }),
-                    min,
-                    max,
-                    Cell::from(column.key_table),
-                    Cell::from(column.key_column.map(i32::from)),
-                    Cell::from(column.category),
-                    Cell::from(column.set),
-                    Cell::Null,
-                ]);
-            }
-        }
+        let (tables_rows, columns_rows, validation_rows) = system_rows(&defs);
         all.insert(VALIDATION.name, (&VALIDATION, validation_rows));
         all.insert(TABLES.name, (&TABLES, tables_rows));
         all.insert(COLUMNS.name, (&COLUMNS, columns_rows));
@@ -146,69 +117,14 @@ impl Database {
                 check_row(def, row)?;
             }
         }
-
-        // Intern: count references per distinct string, then number them in sorted order.
-        let mut refcounts: HashMap<&str, u32> = HashMap::new();
-        for (_, rows) in all.values() {
-            for row in rows {
-                for cell in row {
-                    if let Cell::Str(text) = cell {
-                        *refcounts.entry(text.as_str()).or_insert(0) += 1;
-                    }
-                }
-            }
-        }
-        let mut strings: Vec<&str> = refcounts.keys().copied().collect();
-        strings.sort_unstable();
-        if strings.len() > MAX_STRING_ID {
-            return Err(MsiError::LimitExceeded {
-                what: "distinct strings in the database".into(),
-                count: strings.len() as u64,
-                max: MAX_STRING_ID as u64,
-                why: "string ids are at most 3 bytes wide",
-            });
-        }
+        let (strings, refcounts) = distinct_strings(&all)?;
         let ids: HashMap<&str, u32> = strings
             .iter()
             .enumerate()
             .map(|(index, text)| (*text, index as u32 + 1))
             .collect();
         let long_refs = strings.len() > 0xFFFF;
-
-        let mut pool = Vec::with_capacity(4 + strings.len() * 4);
-        let mut data = Vec::new();
-        let header = u32::from(cp1252::CODEPAGE) | if long_refs { 0x8000_0000 } else { 0 };
-        pool.extend_from_slice(&header.to_le_bytes());
-        for text in &strings {
-            let bytes = cp1252::encode(text).map_err(|ch| {
-                MsiError::Internal(format!(
-                    "string {text:?} reached the database with unencodable {ch:?}"
-                ))
-            })?;
-            if bytes.len() > MAX_STRING_BYTES {
-                return Err(MsiError::LimitExceeded {
-                    what: format!(
-                        "a database string starting {:?}",
-                        text.chars().take(40).collect::<String>()
-                    ),
-                    count: bytes.len() as u64,
-                    max: MAX_STRING_BYTES as u64,
-                    why: "string pool lengths are 16-bit",
-                });
-            }
-            let refs = refcounts[text];
-            if refs > MAX_REFCOUNT {
-                return Err(MsiError::LimitExceeded {
-                    what: format!("references to the string {text:?}"),
-                    count: u64::from(refs),
-                    max: u64::from(MAX_REFCOUNT),
-                    why: "string reference counts are 16-bit",
-                });
-            }
-            pool.extend_from_slice(&(bytes.len() as u16).to_le_bytes());
-            pool.extend_from_slice(&(refs as u16).to_le_bytes());
-            data.extend_from_slice(&bytes);
-        }
+        let (pool, data) = string_pool(&strings, &refcounts, long_refs)?;
 
         let mut out = vec![
             ("_StringPool".to_string(), pool),
@@ -222,6 +138,116 @@ impl Database {
             string_count: strings.len(),
         })
     }
+}
+
+type Rows = Vec<Vec<Cell>>;
+
+/// The `_Tables`, `_Columns` and `_Validation` rows that describe `defs`.
+fn system_rows(defs: &[&'static TableDef]) -> (Rows, Rows, Rows) {
+    let mut validation_rows = Vec::new();
+    let mut columns_rows = Vec::new();
+    let mut tables_rows = Vec::new();
+    for def in defs {
+        tables_rows.push(row![def.name]);
+        for (index, column) in def.columns.iter().enumerate() {
+            columns_rows.push(row![
+                def.name,
+                index as i32 + 1,
+                column.name,
+                column.type_bits()
+            ]);
+            let (min, max) = match column.range {
+                Some((min, max)) => (Cell::Int(min), Cell::Int(max)),
+                None => (Cell::Null, Cell::Null),
+            };
+            validation_rows.push(vec![
+                Cell::from(def.name),
+                Cell::from(column.name),
+                Cell::from(if column.nullable { "Y" } else { "N" }),
+                min,
+                max,
+                Cell::from(column.key_table),
+                Cell::from(column.key_column.map(i32::from)),
+                Cell::from(column.category),
+                Cell::from(column.set),
+                Cell::Null,
+            ]);
+        }
+    }
+    (tables_rows, columns_rows, validation_rows)
+}
+
+/// Every distinct string of the database, sorted (string ids number them in this order), with
+/// its reference count.
+#[allow(clippy::type_complexity)]
+fn distinct_strings<'a>(
+    all: &'a BTreeMap<&'static str, (&'static TableDef, Rows)>,
+) -> Result<(Vec<&'a str>, HashMap<&'a str, u32>), MsiError> {
+    let mut refcounts: HashMap<&str, u32> = HashMap::new();
+    for (_, rows) in all.values() {
+        for row in rows {
+            for cell in row {
+                if let Cell::Str(text) = cell {
+                    *refcounts.entry(text.as_str()).or_insert(0) += 1;
+                }
+            }
+        }
+    }
+    let mut strings: Vec<&str> = refcounts.keys().copied().collect();
+    strings.sort_unstable();
+    if strings.len() > MAX_STRING_ID {
+        return Err(MsiError::LimitExceeded {
+            what: "distinct strings in the database".into(),
+            count: strings.len() as u64,
+            max: MAX_STRING_ID as u64,
+            why: "string ids are at most 3 bytes wide",
+        });
+    }
+    Ok((strings, refcounts))
+}
+
+/// The `_StringPool` (codepage header, then length and reference count per string) and
+/// `_StringData` streams.
+fn string_pool(
+    strings: &[&str],
+    refcounts: &HashMap<&str, u32>,
+    long_refs: bool,
+) -> Result<(Vec<u8>, Vec<u8>), MsiError> {
+    let mut pool = Vec::with_capacity(4 + strings.len() * 4);
+    let mut data = Vec::new();
+    let header = u32::from(cp1252::CODEPAGE) | if long_refs { 0x8000_0000 } else { 0 };
+    pool.extend_from_slice(&header.to_le_bytes());
+    for text in strings {
+        let bytes = cp1252::encode(text).map_err(|ch| {
+            MsiError::Internal(format!(
+                "string {text:?} reached the database with unencodable {ch:?}"
+            ))
+        })?;
+        if bytes.len() > MAX_STRING_BYTES {
+            return Err(MsiError::LimitExceeded {
+                what: format!(
+                    "a database string starting {:?}",
+                    text.chars().take(40).collect::<String>()
+                ),
+                count: bytes.len() as u64,
+                max: MAX_STRING_BYTES as u64,
+                why: "string pool lengths are 16-bit",
+            });
+        }
+        let refs = refcounts[text];
+        if refs > MAX_REFCOUNT {
+            return Err(MsiError::LimitExceeded {
+                what: format!("references to the string {text:?}"),
+                count: u64::from(refs),
+                max: u64::from(MAX_REFCOUNT),
+                why: "string reference counts are 16-bit",
+            });
+        }
+        pool.extend_from_slice(&(bytes.len() as u16).to_le_bytes());
+        pool.extend_from_slice(&(refs as u16).to_le_bytes());
+        data.extend_from_slice(&bytes);
+    }
+    Ok((pool, data))
 }
 
 /// `_Tables` and `_Columns` are not described in `_Columns` themselves; these definitions only
@@ -375,65 +401,10 @@ fn encode_table(
     Ok(out)
 }
 
-/// Encodes a stream name the way Windows Installer stores it in the compound file: pairs of
-/// characters from `[0-9A-Za-z._]` are packed into one code point (0x3800..0x47FF), a lone one
-/// into 0x4800..0x483F, and table streams get the prefix U+4840.
-pub(crate) fn encode_stream_name(name: &str, is_table: bool) -> String {
-    fn b64(ch: char) -> Option<u32> {
-        match ch {
-            '0'..='9' => Some(ch as u32 - '0' as u32),
-            'A'..='Z' => Some(ch as u32 - 'A' as u32 + 10),
-            'a'..='z' => Some(ch as u32 - 'a' as u32 + 36),
-            '.' => Some(62),
-            '_' => Some(63),
-            _ => None,
-        }
-    }
-    let mut out = String::new();
-    if is_table {
-        out.push('\u{4840}');
-    }
-    let chars: Vec<char> = name.chars().collect();
-    let mut i = 0;
-    while i < chars.len() {
-        match (b64(chars[i]), chars.get(i + 1).and_then(|&c| b64(c))) {
-            (Some(first), Some(second)) => {
-                out.push(char::from_u32(0x3800 + (second << 6) + first).expect("in BMP"));
-                i += 2;
-            }
-            (Some(first), None) => {
-                out.push(char::from_u32(0x4800 + first).expect("in BMP"));
-                i += 1;
-            }
-            (None, _) => {
-                out.push(chars[i]);
-                i += 1;
-            }
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::schema::{MEDIA, PROPERTY};
-
-    #[test]
-    fn stream_names_match_the_documented_encoding() {
-        assert_eq!(
-            encode_stream_name("_Columns", true),
-            "\u{4840}\u{3b3f}\u{43f2}\u{4438}\u{45b1}"
-        );
-        assert_eq!(
-            encode_stream_name("_Tables", true),
-            "\u{4840}\u{3f7f}\u{4164}\u{422f}\u{4836}"
-        );
-        assert_eq!(
-            encode_stream_name("App.exe", false),
-            "\u{44ca}\u{47b3}\u{46e8}\u{4828}"
-        );
-    }
 
     #[test]
     fn tables_are_sorted_by_key_and_stored_column_wise() {

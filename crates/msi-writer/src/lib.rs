@@ -5,6 +5,13 @@
 //! per-machine x64 MSI; [`lint`] checks any MSI against the rules below and classic ICE checks.
 //! The crate never runs a process and knows nothing about Go, git or the project configuration.
 //!
+//! # Reading
+//! [`read`] is the crate's one MSI reader, for packages (.msi) and transforms (.mst): the lint,
+//! [`gpo`] (Group Policy readiness), [`transform`] (making, reading and applying site
+//! transforms) and `cargo xtask repro` all read through it. Each format concept is decoded next
+//! to its encoder: stream names in `stream_name`, the summary information in `summary`, the
+//! string pool layout documented in `database` and read in [`read::string_pool`].
+//!
 //! # What the package looks like
 //! - Summary information: codepage 1252, Template `x64;<language>`, Page Count 200 (no MSI 5.0
 //!   tables are used), Word Count 2 (long names, compressed), Security 2, Creating Application
@@ -82,7 +89,9 @@ mod lint;
 pub mod model;
 mod names;
 mod plan;
+pub mod read;
 mod schema;
+mod stream_name;
 mod summary;
 mod tables;
 pub mod transform;

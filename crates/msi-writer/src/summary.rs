@@ -1,4 +1,8 @@
-//! The `\x05SummaryInformation` stream: an OLE property set (MS-OLEPS) in codepage 1252.
+//! The `\x05SummaryInformation` stream: an OLE property set (MS-OLEPS) in codepage 1252,
+//! encoded ([`Summary::encode`], [`encode_property_set`]) and decoded ([`decode_property_set`])
+//! here, for packages and transforms alike.
+//!
+//! Invariant: [`decode_property_set`] reads back every value [`encode_property_set`] writes.
 
 use crate::cp1252;
 use crate::error::MsiError;
@@ -144,10 +148,10 @@ pub(crate) fn encode_property_set(properties: &[(u32, Value)]) -> Vec<u8> {
 
 /// A property value read back from a property set.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) enum ReadValue {
+pub enum PropertyValue {
     /// VT_I2 or VT_I4.
     Int(i32),
-    /// VT_LPSTR, decoded as Windows-1252.
+    /// VT_LPSTR, decoded in the property set's codepage (UTF-8 for 65001, else Windows-1252).
     Text(String),
     /// VT_FILETIME, raw 100 ns ticks.
     FileTime(u64),
@@ -155,62 +159,117 @@ pub(crate) enum ReadValue {
     Other(u32),
 }
 
-/// Reads the first section of a summary-information property set (what Windows Installer
-/// writes for packages and transforms): property id → value. Fails with a reason on truncated
-/// or inconsistent data.
-pub(crate) fn decode_property_set(
-    bytes: &[u8],
-) -> Result<std::collections::BTreeMap<u32, ReadValue>, String> {
-    let u16_at = |at: usize| -> Result<u16, String> {
-        bytes
+/// The PIDSI name of a summary-information property id, as the Windows Installer documentation
+/// names it (`"property"` for ids it does not use).
+pub fn property_name(pid: u32) -> &'static str {
+    match pid {
+        1 => "Codepage",
+        2 => "Title",
+        3 => "Subject",
+        4 => "Author",
+        5 => "Keywords",
+        6 => "Comments",
+        7 => "Template",
+        8 => "Last Saved By",
+        9 => "Revision Number (PackageCode)",
+        11 => "Last Printed",
+        12 => "Create Time/Date",
+        13 => "Last Save Time/Date",
+        14 => "Page Count",
+        15 => "Word Count",
+        16 => "Character Count",
+        18 => "Creating Application",
+        19 => "Security",
+        _ => "property",
+    }
+}
+
+/// Little-endian reads at byte offsets of a property set, failing with the offset.
+struct Bytes<'a>(&'a [u8]);
+
+impl Bytes<'_> {
+    fn u16_at(&self, at: usize) -> Result<u16, String> {
+        self.0
             .get(at..at + 2)
             .map(|b| u16::from_le_bytes([b[0], b[1]]))
             .ok_or_else(|| format!("truncated at byte {at}"))
-    };
-    let u32_at = |at: usize| -> Result<u32, String> {
-        bytes
+    }
+
+    fn u32_at(&self, at: usize) -> Result<u32, String> {
+        self.0
             .get(at..at + 4)
             .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
             .ok_or_else(|| format!("truncated at byte {at}"))
-    };
-    if u16_at(0)? != 0xFFFE {
+    }
+
+    /// The typed value at `at`; strings stay undecoded until the codepage is known.
+    fn value_at(&self, pid: u32, at: usize) -> Result<RawValue<'_>, String> {
+        Ok(match self.u32_at(at)? {
+            VT_I2 => RawValue::Done(PropertyValue::Int(i32::from(self.u16_at(at + 4)? as i16))),
+            VT_I4 => RawValue::Done(PropertyValue::Int(self.u32_at(at + 4)? as i32)),
+            VT_LPSTR => {
+                let len = self.u32_at(at + 4)? as usize;
+                let text = self
+                    .0
+                    .get(at + 8..at + 8 + len)
+                    .ok_or_else(|| format!("property {pid}: string runs past the end"))?;
+                RawValue::Text(text.split(|&b| b == 0).next().unwrap_or_default())
+            }
+            VT_FILETIME => RawValue::Done(PropertyValue::FileTime(
+                u64::from(self.u32_at(at + 4)?) | u64::from(self.u32_at(at + 8)?) << 32,
+            )),
+            other => RawValue::Done(PropertyValue::Other(other)),
+        })
+    }
+}
+
+/// A value as found, before its strings are decoded.
+enum RawValue<'a> {
+    Done(PropertyValue),
+    Text(&'a [u8]),
+}
+
+/// Reads the first section of a summary-information property set (what Windows Installer
+/// writes for packages and transforms): property id → value. Fails with a reason on truncated
+/// or inconsistent data.
+pub fn decode_property_set(
+    bytes: &[u8],
+) -> Result<std::collections::BTreeMap<u32, PropertyValue>, String> {
+    let data = Bytes(bytes);
+    if data.u16_at(0)? != 0xFFFE {
         return Err("not a property set (byte order mark missing)".into());
     }
-    if u32_at(24)? < 1 {
+    if data.u32_at(24)? < 1 {
         return Err("the property set has no section".into());
     }
     if bytes.get(28..44) != Some(&FMTID[..]) {
         return Err("the first section is not SummaryInformation".into());
     }
-    let section = u32_at(44)? as usize;
-    let count = u32_at(section + 4)? as usize;
+    let section = data.u32_at(44)? as usize;
+    let count = data.u32_at(section + 4)? as usize;
     if count > 1024 {
         return Err(format!("{count} properties in one section"));
     }
-    let mut out = std::collections::BTreeMap::new();
+    let mut raw = Vec::with_capacity(count);
     for i in 0..count {
-        let pid = u32_at(section + 8 + i * 8)?;
-        let at = section + u32_at(section + 12 + i * 8)? as usize;
-        let kind = u32_at(at)?;
-        let value = match kind {
-            VT_I2 => ReadValue::Int(i32::from(u16_at(at + 4)? as i16)),
-            VT_I4 => ReadValue::Int(u32_at(at + 4)? as i32),
-            VT_LPSTR => {
-                let len = u32_at(at + 4)? as usize;
-                let text = bytes
-                    .get(at + 8..at + 8 + len)
-                    .ok_or_else(|| format!("property {pid}: string runs past the end"))?;
-                let text = text.split(|&b| b == 0).next().unwrap_or_default();
-                ReadValue::Text(cp1252::decode(text))
-            }
-            VT_FILETIME => {
-                ReadValue::FileTime(u64::from(u32_at(at + 4)?) | u64::from(u32_at(at + 8)?) << 32)
-            }
-            other => ReadValue::Other(other),
-        };
-        out.insert(pid, value);
+        let pid = data.u32_at(section + 8 + i * 8)?;
+        let at = section + data.u32_at(section + 12 + i * 8)? as usize;
+        raw.push((pid, data.value_at(pid, at)?));
     }
-    Ok(out)
+    let utf8 = raw
+        .iter()
+        .any(|(pid, v)| *pid == 1 && matches!(v, RawValue::Done(PropertyValue::Int(65001))));
+    let decode = |text: &[u8]| match utf8 {
+        true => String::from_utf8_lossy(text).into_owned(),
+        false => cp1252::decode(text),
+    };
+    Ok(raw
+        .into_iter()
+        .map(|(pid, value)| match value {
+            RawValue::Done(value) => (pid, value),
+            RawValue::Text(text) => (pid, PropertyValue::Text(decode(text))),
+        })
+        .collect())
 }
 
 #[cfg(test)]
@@ -226,10 +285,10 @@ mod tests {
             (16, Value::I4(0x0A03_0000)),
         ]);
         let read = decode_property_set(&bytes).unwrap();
-        assert_eq!(read[&1], ReadValue::Int(1252));
-        assert_eq!(read[&7], ReadValue::Text("x64;1033".into()));
-        assert_eq!(read[&12], ReadValue::FileTime(filetime(1_700_000_000)));
-        assert_eq!(read[&16], ReadValue::Int(0x0A03_0000));
+        assert_eq!(read[&1], PropertyValue::Int(1252));
+        assert_eq!(read[&7], PropertyValue::Text("x64;1033".into()));
+        assert_eq!(read[&12], PropertyValue::FileTime(filetime(1_700_000_000)));
+        assert_eq!(read[&16], PropertyValue::Int(0x0A03_0000));
         assert!(decode_property_set(&bytes[..60]).is_err());
     }
 }

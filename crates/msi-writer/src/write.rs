@@ -9,11 +9,11 @@ use sha2::{Digest, Sha256};
 
 use crate::cabinet::{write_cabinet, CabEntry};
 use crate::cfb::{write_compound_file, Stream, StreamData};
-use crate::database::encode_stream_name;
 use crate::error::MsiError;
 use crate::guid::Guid;
 use crate::model::Package;
 use crate::plan::{plan, Plan};
+use crate::stream_name::encode as encode_stream_name;
 use crate::summary::Summary;
 use crate::tables::{self, CABINET_STREAM};
 

@@ -43,8 +43,8 @@ pub struct E2eResult {
 /// The environment every measured child gets: development key (the local user's case), not CI.
 fn base_env(cmd: &mut Command, clone: &Path, gocache: &Path) {
     cmd.env_remove("CI")
-        .env_remove(winrelease::sign::ENV_SECRET_KEY)
-        .env_remove(winrelease::sign::ENV_PASSPHRASE)
+        .env_remove(winrelease::keys::ENV_SECRET_KEY)
+        .env_remove(winrelease::keys::ENV_PASSPHRASE)
         .env("CARGO_TARGET_DIR", clone.join("target"))
         .env("GOCACHE", gocache)
         .env_remove("GOFLAGS");
@@ -237,7 +237,7 @@ fn sign_stage_parts(exe: &Path, reps: usize, r: &mut E2eResult) -> Result<()> {
     let bytes = std::fs::read(exe).with_context(|| format!("reading {}", exe.display()))?;
     for _ in 0..reps {
         let t = Instant::now();
-        winrelease::sign::hash_file(exe)?;
+        winrelease::digest::hash_file(exe)?;
         r.sign_parts
             .entry("hash the exe (SHA-256 + BLAKE2b)".into())
             .or_insert_with(|| Samples::new("s"))

@@ -1,7 +1,7 @@
 //! Hashing throughput: the pipeline's digest pass against `sha256sum` and against OpenSSL's
 //! SHA-256 speed on this CPU (SHA-NI where present), the practical ceiling.
 //!
-//! The pipeline hashes every artifact once with [`winrelease::sign::hash_file`], which feeds
+//! The pipeline hashes every artifact once with [`winrelease::digest::hash_file`], which feeds
 //! each chunk to SHA-256 (for SHA256SUMS and the manifest) and BLAKE2b-512 (minisign's prehash)
 //! in one pass over the bytes. Both halves are also timed alone on the same bytes in memory, so
 //! a miss can be attributed.
@@ -14,14 +14,14 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 use serde::Serialize;
 use sha2::{Digest as _, Sha256};
-use winrelease::sign;
+use winrelease::digest;
 
 use super::measure::{run_child, Samples};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct HashResult {
     pub bytes: u64,
-    /// `sign::hash_file` on a file in the page cache: SHA-256 + BLAKE2b-512, one pass (GB/s).
+    /// `digest::hash_file` on a file in the page cache: SHA-256 + BLAKE2b-512, one pass (GB/s).
     pub pipeline: Samples,
     /// SHA-256 alone (sha2 crate, as linked into winrelease) on the same bytes in memory.
     pub sha256_only: Samples,
@@ -75,18 +75,18 @@ pub fn run(work: &Path, size: u64, reps: usize) -> Result<HashResult> {
         openssl: Samples::new("GB/s"),
         openssl_skipped: None,
     };
-    let expected = sign::Sha256Digest::of(&buf).to_hex();
+    let expected = digest::Sha256Digest::of(&buf).to_hex();
     for rep in 0..reps {
         eprint!("\r  hashing: repetition {}/{reps}   ", rep + 1);
         let t = Instant::now();
-        let digest = sign::hash_file(&path)?;
+        let digest = digest::hash_file(&path)?;
         r.pipeline.push(gbps(t.elapsed().as_secs_f64()));
         if digest.sha256.to_hex() != expected {
             bail!("hash_file and Sha256Digest::of disagree");
         }
 
         let t = Instant::now();
-        std::hint::black_box(sign::Sha256Digest::of(std::hint::black_box(&buf)));
+        std::hint::black_box(digest::Sha256Digest::of(std::hint::black_box(&buf)));
         r.sha256_only.push(gbps(t.elapsed().as_secs_f64()));
 
         let t = Instant::now();

@@ -18,7 +18,7 @@ use msi_writer as mw;
 
 use crate::config::{Config, FirewallProfile, FirewallProtocol, Project, SiteSettingKind};
 use crate::gobuild::BuiltExe;
-use crate::portable_zip;
+use crate::service_config;
 use crate::stamp::Versioned;
 
 /// Directory key of the product's ProgramData folder, usable as `[DATADIR]` in arguments.
@@ -168,7 +168,7 @@ impl ConfigTemplate {
             |n| n.to_string_lossy().into_owned(),
         );
         Ok(ConfigTemplate {
-            values: portable_zip::template_values(&project.config),
+            values: service_config::template_values(&project.config),
             path,
             file_name,
             text,
@@ -177,7 +177,7 @@ impl ConfigTemplate {
 
     /// Renders `text` (the template itself, or a setting's default) with the project's values.
     fn render(&self, text: &str) -> Result<String, PackageError> {
-        portable_zip::render_template(text, &self.values).map_err(|e| PackageError::Template {
+        service_config::render_template(text, &self.values).map_err(|e| PackageError::Template {
             path: self.path.clone(),
             message: e.to_string(),
         })

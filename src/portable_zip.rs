@@ -20,10 +20,11 @@ use std::path::{Path, PathBuf};
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, DateTime, System, ZipWriter};
 
-use crate::config::{Config, Project};
+use crate::config::Project;
 use crate::digest::{FileDigest, HashingWriter};
 use crate::fsio::{set_mode, IoContext, IoError};
 use crate::gobuild::BuiltExe;
+use crate::service_config::{render_template, template_values, TemplateError};
 use crate::stamp::Versioned;
 use crate::stamp::{civil_from_days, rfc3339_utc, Stamp};
 
@@ -69,71 +70,6 @@ pub enum ZipError {
         #[source]
         source: zip::result::ZipError,
     },
-}
-
-/// What is wrong with a template.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum TemplateError {
-    #[error("line {line}: unknown placeholder {{{{{name}}}}}\nfix: use one of: {known}")]
-    Unknown {
-        line: usize,
-        name: String,
-        known: String,
-    },
-    #[error("line {line}: `{{{{` is not closed by `}}}}`\nfix: close the placeholder, e.g. {{{{listen_port}}}}")]
-    Unclosed { line: usize },
-}
-
-/// The values a config template may use, from the release configuration: `listen_port`,
-/// `service_name`, `product`.
-pub fn template_values(config: &Config) -> BTreeMap<String, String> {
-    BTreeMap::from([
-        (
-            "listen_port".to_string(),
-            config.service.listen_port.to_string(),
-        ),
-        ("service_name".to_string(), config.service.name.clone()),
-        ("product".to_string(), config.product.clone()),
-    ])
-}
-
-/// Replaces every `{{name}}` (spaces inside the braces allowed) with `values[name]`. An unknown
-/// name or an unclosed `{{` is an error, so a typo never ships as literal text.
-pub fn render_template(
-    template: &str,
-    values: &BTreeMap<String, String>,
-) -> Result<String, TemplateError> {
-    let mut out = String::with_capacity(template.len());
-    let mut rest = template;
-    let line_of = |rest: &str| {
-        template[..template.len() - rest.len()]
-            .matches('\n')
-            .count()
-            + 1
-    };
-    while let Some(start) = rest.find("{{") {
-        out.push_str(&rest[..start]);
-        let after = &rest[start + 2..];
-        let Some(end) = after.find("}}") else {
-            return Err(TemplateError::Unclosed {
-                line: line_of(&rest[start..]),
-            });
-        };
-        let name = after[..end].trim();
-        let value = values.get(name).ok_or_else(|| TemplateError::Unknown {
-            line: line_of(&rest[start..]),
-            name: name.to_string(),
-            known: values
-                .keys()
-                .map(|k| format!("{{{{{k}}}}}"))
-                .collect::<Vec<_>>()
-                .join(", "),
-        })?;
-        out.push_str(value);
-        rest = &after[end + 2..];
-    }
-    out.push_str(rest);
-    Ok(out)
 }
 
 /// The project's license file, if it has one: the first of [`LICENSE_CANDIDATES`] found in
@@ -364,44 +300,6 @@ fn readme(request: &ZipRequest, exe_entry: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn values() -> BTreeMap<String, String> {
-        BTreeMap::from([("listen_port".to_string(), "8080".to_string())])
-    }
-
-    #[test]
-    fn template_placeholders_are_replaced() {
-        assert_eq!(
-            render_template(
-                "{\"port\": {{listen_port}}, \"p2\": {{ listen_port }}}",
-                &values()
-            )
-            .unwrap(),
-            "{\"port\": 8080, \"p2\": 8080}"
-        );
-        assert_eq!(
-            render_template("no placeholders", &values()).unwrap(),
-            "no placeholders"
-        );
-    }
-
-    #[test]
-    fn unknown_and_unclosed_placeholders_are_errors() {
-        let err = render_template("a\nb {{listen_prot}}", &values()).unwrap_err();
-        assert_eq!(
-            err,
-            TemplateError::Unknown {
-                line: 2,
-                name: "listen_prot".into(),
-                known: "{{listen_port}}".into()
-            }
-        );
-        assert!(err.to_string().contains("{{listen_port}}"), "{err}");
-        assert_eq!(
-            render_template("x {{listen_port", &values()).unwrap_err(),
-            TemplateError::Unclosed { line: 1 }
-        );
-    }
 
     #[test]
     fn dos_time_is_clamped_to_the_format() {

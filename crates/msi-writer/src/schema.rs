@@ -29,13 +29,15 @@ pub(crate) struct ColumnDef {
     pub set: Option<&'static str>,
 }
 
-// `_Columns.Type` bits, as the Windows Installer engine stores them (msidefs / Wine's msipriv.h).
-const TYPE_VALID: i32 = 0x0100;
-const TYPE_LOCALIZABLE: i32 = 0x0200;
-const TYPE_NONBINARY: i32 = 0x0400;
-const TYPE_STRING: i32 = 0x0800;
-const TYPE_NULLABLE: i32 = 0x1000;
-const TYPE_KEY: i32 = 0x2000;
+// `_Columns.Type` bits, as the Windows Installer engine stores them (msidefs / Wine's msipriv.h);
+// the writer sets them here and `read::table` decodes them.
+pub(crate) const TYPE_FIELD_SIZE: i32 = 0xFF;
+pub(crate) const TYPE_VALID: i32 = 0x0100;
+pub(crate) const TYPE_LOCALIZABLE: i32 = 0x0200;
+pub(crate) const TYPE_NONBINARY: i32 = 0x0400;
+pub(crate) const TYPE_STRING: i32 = 0x0800;
+pub(crate) const TYPE_NULLABLE: i32 = 0x1000;
+pub(crate) const TYPE_KEY: i32 = 0x2000;
 
 impl ColumnDef {
     const fn new(name: &'static str, ty: ColType) -> ColumnDef {

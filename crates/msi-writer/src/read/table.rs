@@ -8,14 +8,10 @@ use std::fmt;
 use super::category::Category;
 use super::string_pool::StringPool;
 
-// `_Columns.Type` bits (the writer's are in `crate::schema`).
-const FIELD_SIZE: i32 = 0xFF;
-const VALID: i32 = 0x0100;
-const LOCALIZABLE: i32 = 0x0200;
-const NONBINARY: i32 = 0x0400;
-const STRING: i32 = 0x0800;
-const NULLABLE: i32 = 0x1000;
-const PRIMARY_KEY: i32 = 0x2000;
+use crate::schema::{
+    TYPE_FIELD_SIZE, TYPE_KEY, TYPE_LOCALIZABLE, TYPE_NONBINARY, TYPE_NULLABLE, TYPE_STRING,
+    TYPE_VALID,
+};
 
 /// A cell value.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -75,14 +71,14 @@ pub enum ColumnKind {
 impl ColumnKind {
     /// The kind a `_Columns.Type` value stores, or why it stores none.
     fn from_type_bits(bits: i32) -> Result<ColumnKind, String> {
-        if bits & !NULLABLE == STRING | VALID {
+        if bits & !TYPE_NULLABLE == TYPE_STRING | TYPE_VALID {
             return Ok(ColumnKind::Binary);
         }
-        if bits & STRING != 0 {
+        if bits & TYPE_STRING != 0 {
             return Ok(ColumnKind::Str);
         }
-        match bits & FIELD_SIZE {
-            4 if bits & NONBINARY == 0 => Ok(ColumnKind::Int32),
+        match bits & TYPE_FIELD_SIZE {
+            4 if bits & TYPE_NONBINARY == 0 => Ok(ColumnKind::Int32),
             4 => Ok(ColumnKind::Binary),
             // Sizes below 2 are stored in 2 bytes too.
             0..=2 => Ok(ColumnKind::Int16),
@@ -158,11 +154,12 @@ impl Column {
         Ok(Column {
             name: name.to_string(),
             kind,
-            key: type_bits & PRIMARY_KEY != 0,
-            nullable: type_bits & NULLABLE != 0 || validation.as_ref().is_some_and(|v| v.nullable),
-            localizable: type_bits & LOCALIZABLE != 0,
+            key: type_bits & TYPE_KEY != 0,
+            nullable: type_bits & TYPE_NULLABLE != 0
+                || validation.as_ref().is_some_and(|v| v.nullable),
+            localizable: type_bits & TYPE_LOCALIZABLE != 0,
             max_len: match kind {
-                ColumnKind::Str => (type_bits & FIELD_SIZE) as usize,
+                ColumnKind::Str => (type_bits & TYPE_FIELD_SIZE) as usize,
                 _ => 0,
             },
             validation,

@@ -50,7 +50,7 @@ impl PublishEnvironment {
     }
 
     /// A new scratch folder (for S3 downloads) in [`Self::temp_dir`], removed when dropped.
-    pub(crate) fn scratch_dir(&self) -> Result<tempfile::TempDir, IoError> {
+    pub fn scratch_dir(&self) -> Result<tempfile::TempDir, IoError> {
         tempfile::tempdir_in(&self.temp_dir).at("creating a scratch folder in", &self.temp_dir)
     }
 }

@@ -26,9 +26,10 @@ pub struct StoreView {
     /// The version the channel's verified pointer names; `None` when the channel does not
     /// exist yet.
     pub channel_version: Option<String>,
-    /// The `manifest.json` of the newest version older than the release (per the verified
-    /// index): what the trust stage chains the release to. In the store folder, or
-    /// downloaded into the scratch folder (S3).
+    /// The newest version older than the release (per the verified index).
+    pub previous_version: Option<String>,
+    /// That version's `manifest.json`, copied or downloaded into the scratch folder: what the
+    /// trust stage chains the release to.
     pub previous_manifest: Option<PathBuf>,
     /// That version's MSI, copied or downloaded into the scratch folder; `None` when there
     /// is no older version or it has no MSI.
@@ -57,7 +58,8 @@ pub fn read_release_context(
     let previous_msi = previous.msi_copy(scratch)?;
     Ok(StoreView {
         channel_version,
-        previous_manifest: Some(previous.manifest_path),
+        previous_manifest: Some(previous.manifest_copy(scratch)?),
+        previous_version: Some(previous.version),
         previous_msi,
     })
 }
@@ -133,6 +135,25 @@ fn newest_older<'i>(
 }
 
 impl PreviousRelease {
+    /// `scratch/<version>/`, where copies out of the store go (an S3 download is already there).
+    fn scratch_dir(&self, scratch: &Path) -> Result<PathBuf, PublishError> {
+        let dir = scratch.join(&self.version);
+        if self.dir != dir {
+            fs::create_dir_all(&dir).at("creating", &dir)?;
+        }
+        Ok(dir)
+    }
+
+    /// The verified manifest bytes in `scratch/<version>/manifest.json`.
+    fn manifest_copy(&self, scratch: &Path) -> Result<PathBuf, PublishError> {
+        let dest = self.scratch_dir(scratch)?.join(MANIFEST_FILE);
+        if dest != self.manifest_path {
+            fs::write(&dest, &self.manifest_bytes)
+                .at("copying the previous release's manifest to", &dest)?;
+        }
+        Ok(dest)
+    }
+
     /// The release's MSI in `scratch/<version>/` (copied there from a folder store), checked
     /// against its manifest; `None` when it has none.
     fn msi_copy(&self, scratch: &Path) -> Result<Option<PathBuf>, PublishError> {
@@ -149,11 +170,9 @@ impl PreviousRelease {
         else {
             return Ok(None);
         };
-        let version = &self.version;
-        let dest_dir = scratch.join(version);
+        let dest_dir = self.scratch_dir(scratch)?;
         let dest = dest_dir.join(&msi.name);
         if self.dir != dest_dir {
-            fs::create_dir_all(&dest_dir).at("creating", &dest_dir)?;
             let source = self.dir.join(&msi.name);
             fs::copy(&source, &dest).at("copying the previous release's MSI", &source)?;
         }

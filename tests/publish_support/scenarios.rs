@@ -125,7 +125,13 @@ fn check_release_context(fx: &Fixture, store: &dyn Store) {
     )
     .unwrap();
     assert_eq!(view.channel_version.as_deref(), Some("1.1.0"));
+    assert_eq!(view.previous_version.as_deref(), Some("1.1.0"));
     let manifest = view.previous_manifest.expect("1.1.0 is older than 1.2.0");
+    assert!(
+        manifest.starts_with(scratch.path()),
+        "{}",
+        manifest.display()
+    );
     assert_eq!(
         winrelease::digest::Sha256Digest::of(&fs::read(manifest).unwrap()),
         fx.releases["1.1.0"].manifest_sha256

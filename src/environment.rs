@@ -15,12 +15,11 @@ use crate::publish::PublishEnvironment;
 /// Everything the pipeline needs from outside the process.
 #[derive(Debug, Clone)]
 pub struct Environment {
-    /// `CI=true`: a missing signing key is an error, not the development key.
-    pub ci: bool,
     /// The wall clock when the command started, Unix seconds. Used only for decisions (is a
     /// manifest born expired, is a pointer still valid), never written into an artifact.
     pub now: i64,
-    /// The signing key and its passphrase from the environment.
+    /// The signing key and its passphrase from the environment, and whether `CI=true` (then a
+    /// missing signing key is an error, not the development key).
     pub keys: KeyEnvironment,
     /// [`crate::authenticode::ENV_AUTHENTICODE_PASSPHRASE`], when set.
     pub authenticode_passphrase: Option<Passphrase>,

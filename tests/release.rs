@@ -37,7 +37,6 @@ fn developer_machine() -> Environment {
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap()
             .as_secs() as i64,
-        ci: false,
         keys: Default::default(),
         authenticode_passphrase: None,
         go_env: Default::default(),

@@ -19,7 +19,8 @@ use crate::site_transform::{self, SiteStage};
 use crate::trust::{self, MsiArtifact, TrustRequest, TrustSummary};
 use crate::verify;
 
-/// Runs a plan's stages: build → Authenticode → MSI → Group Policy → sign → verify → publish.
+/// Runs a plan's stages: build → Authenticode → MSI → Group Policy → zip → sign → verify →
+/// publish.
 pub fn execute(
     project: &Project,
     env: &Environment,

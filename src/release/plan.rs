@@ -11,7 +11,6 @@ use super::{
 };
 use crate::config::{check_channel_name, Config, Project};
 use crate::environment::Environment;
-use crate::fsio::IoContext;
 use crate::gobuild;
 use crate::keys::{self, KeySettings, ReleaseKey};
 use crate::package_msi;
@@ -202,7 +201,7 @@ fn key_plan(
     if let Some(file) = &options.key_file {
         return Ok(KeyPlan::File(file.clone()));
     }
-    if env.ci {
+    if env.keys.is_ci() {
         return Err(keys::KeyError::MissingInCi.into());
     }
     Ok(KeyPlan::Development(
@@ -238,8 +237,8 @@ fn load_signing_key(
     )?)))
 }
 
-/// Reads the channel pointer and the previous release (manifest and MSI) from the store, and
-/// keeps copies of both outside it. A default store that does not exist yet is empty.
+/// Reads the channel pointer and the previous release (manifest and MSI, copied out of the
+/// store into a scratch folder the plan keeps). A default store that does not exist yet is empty.
 fn read_store_view(
     project: &Project,
     env: &Environment,
@@ -252,8 +251,7 @@ fn read_store_view(
         return Ok(StoreView::default());
     }
     let store = publish::open_store(location, &env.publish)?;
-    let scratch = tempfile::tempdir_in(&env.publish.temp_dir)
-        .at("creating a scratch folder in", &env.publish.temp_dir)?;
+    let scratch = env.publish.scratch_dir()?;
     let read = publish::read_release_context(
         &*store,
         &project.config.product,
@@ -262,20 +260,10 @@ fn read_store_view(
         &key.public_key(),
         scratch.path(),
     )?;
-    let (previous_version, previous_manifest) = match &read.previous_manifest {
-        Some(in_store) => {
-            let bytes = std::fs::read(in_store).at("reading the previous manifest", in_store)?;
-            let copy = scratch.path().join(crate::manifest::MANIFEST_FILE);
-            std::fs::write(&copy, &bytes).at("copying the previous manifest to", &copy)?;
-            let manifest = crate::manifest::Manifest::parse(&bytes)?;
-            (Some(manifest.version), Some(copy))
-        }
-        None => (None, None),
-    };
     Ok(StoreView {
         channel_version: read.channel_version,
-        previous_version,
-        previous_manifest,
+        previous_version: read.previous_version,
+        previous_manifest: read.previous_manifest,
         previous_msi: read.previous_msi,
         _scratch: Some(Arc::new(scratch)),
     })

@@ -15,11 +15,6 @@ pub fn var(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
 
-/// `CI=true` (GitHub Actions and `.ci/run` set it).
-pub fn is_ci() -> bool {
-    std::env::var("CI").as_deref() == Ok("true")
-}
-
 /// The wall clock, Unix seconds.
 pub fn now() -> i64 {
     SystemTime::now()
@@ -27,30 +22,15 @@ pub fn now() -> i64 {
         .map_or(0, |d| d.as_secs() as i64)
 }
 
-/// A secret copied into a CI variable often gains a trailing newline; a passphrase cannot
-/// contain one (minisign reads it as a line), so it is dropped.
-fn passphrase(name: &str) -> Option<Passphrase> {
-    var(name).map(|p| {
-        let line = p
-            .strip_suffix("\r\n")
-            .or_else(|| p.strip_suffix('\n'))
-            .unwrap_or(&p);
-        Passphrase::new(line.to_owned())
-    })
-}
-
 /// Everything the pipeline needs from the process environment and the clock.
 pub fn environment() -> Environment {
-    let ci = is_ci();
     Environment {
-        ci,
         now: now(),
-        keys: KeyEnvironment::from_variables(
-            std::env::var(ENV_SECRET_KEY).ok(),
-            std::env::var(ENV_PASSPHRASE).ok(),
-            std::env::var("CI").ok().as_deref(),
-        ),
-        authenticode_passphrase: passphrase(ENV_AUTHENTICODE_PASSPHRASE),
+        keys: key_environment(),
+        authenticode_passphrase: std::env::var(ENV_AUTHENTICODE_PASSPHRASE)
+            .ok()
+            .filter(|p| !p.is_empty())
+            .map(Passphrase::new),
         go_env: go_environment(),
         publish: publish_environment(),
     }
@@ -58,7 +38,7 @@ pub fn environment() -> Environment {
 
 /// What the Go build sees: the variables hashed into its inputs, and every variable (with a
 /// Unicode name and value) for `{{.Env.NAME}}` templates.
-fn go_environment() -> GoEnvironment {
+pub fn go_environment() -> GoEnvironment {
     GoEnvironment {
         inputs: GO_ENV_INPUTS
             .iter()
@@ -70,9 +50,18 @@ fn go_environment() -> GoEnvironment {
     }
 }
 
-/// The signing key's environment alone (for the store commands).
+/// `WINRELEASE_PASSPHRASE` as `keygen` takes it: any value that is set, even an empty one.
+pub fn keygen_passphrase() -> Option<String> {
+    std::env::var(ENV_PASSPHRASE).ok()
+}
+
+/// `WINRELEASE_SECRET_KEY`, `WINRELEASE_PASSPHRASE` and `CI`, for loading the release key.
 pub fn key_environment() -> KeyEnvironment {
-    environment().keys
+    KeyEnvironment::from_variables(
+        std::env::var(ENV_SECRET_KEY).ok(),
+        std::env::var(ENV_PASSPHRASE).ok(),
+        std::env::var("CI").ok().as_deref(),
+    )
 }
 
 /// The operating system's clocks.

@@ -173,7 +173,7 @@ fn run(cli: Cli) -> Result<i32> {
 
 /// `keygen`: a key pair in `out`, encrypted with the passphrase in `WINRELEASE_PASSPHRASE`.
 fn keygen(out: &Path) -> Result<i32> {
-    let passphrase = edge::var(keys::ENV_PASSPHRASE).with_context(|| {
+    let passphrase = edge::keygen_passphrase().with_context(|| {
         format!(
             "set the passphrase for the new key in {}",
             keys::ENV_PASSPHRASE

@@ -32,8 +32,8 @@ pub fn build(project: &Project, verbose: bool) -> Result<i32> {
         eprintln!("warning: {w}");
     }
     eprintln!("stamp: {} (MSI {})", v.stamp.version, v.msi_version);
-    let env = crate::edge::environment();
-    let exe = gobuild::build_project(project, &v, &env.go_env).context("build stage")?;
+    let go_env = crate::edge::go_environment();
+    let exe = gobuild::build_project(project, &v, &go_env).context("build stage")?;
     if verbose {
         eprintln!("  $ {}", exe.command_line);
     }

@@ -235,7 +235,7 @@ fn msi_part(
         "bench: building the example service ({})…",
         versioned.stamp.version
     );
-    let go_env = crate::edge::environment().go_env;
+    let go_env = crate::edge::go_environment();
     let exe = winrelease::gobuild::build_project(&clone_project, &versioned, &go_env)
         .context("building the example service")?;
     let model = winrelease::package_msi::package_model(&clone_project, &versioned, &exe)?;

@@ -7,7 +7,7 @@ use winrelease::config::Project;
 use winrelease::environment::Environment;
 use winrelease::release::{self, Progress, ReleaseOptions, Stage};
 
-#[allow(dead_code, unused_imports)]
+#[allow(unused_imports)]
 mod publish_support;
 
 /// Records every stage event, in order.

@@ -243,7 +243,7 @@ fn publish(
                 &plan.product,
                 Some(&plan.channel),
                 key,
-                &crate::publish::PublishOptions::new(plan.now, env.publish.clone()),
+                &crate::publish::PublishOptions::new(env.now, env.publish.clone()),
             )?)
         },
         |r| format!("{} in {}", r.version, r.version_path),

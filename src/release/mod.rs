@@ -84,10 +84,6 @@ pub struct ReleasePlan {
     pub warnings: Vec<String>,
     /// What the store held when the plan was made.
     pub store_view: StoreView,
-    /// The wall clock the plan was made at (Unix seconds); publishing judges pointer validity
-    /// by it.
-    #[serde(skip)]
-    pub now: i64,
     #[serde(skip)]
     pub versioned: Versioned,
     /// The signing key, loaded while planning (`None` only for a development key that does not

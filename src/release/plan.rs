@@ -84,7 +84,6 @@ pub fn plan(
         artifacts: planned_artifacts(config, stamp),
         warnings,
         store_view,
-        now: env.now,
         signing_key,
         versioned,
     })

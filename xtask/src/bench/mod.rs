@@ -122,7 +122,7 @@ pub fn run(args: BenchArgs, manifest_path: Option<&Path>) -> Result<i32> {
     } else {
         args.only.clone()
     };
-    let (root, target_dir) = crate::repro::workspace_dirs(manifest_path)?;
+    let (root, target_dir) = winrelease_cli::repro::workspace_dirs(manifest_path)?;
     let out_dir = target_dir.join("bench");
     let work = out_dir.join("work");
     if work.exists() {
@@ -131,7 +131,7 @@ pub fn run(args: BenchArgs, manifest_path: Option<&Path>) -> Result<i32> {
     }
     std::fs::create_dir_all(&work)?;
     // Children run a copy: another cargo command may replace target/release/xtask meanwhile.
-    let xtask = crate::repro::private_copy_of_self(&work)?;
+    let xtask = winrelease_cli::repro::private_copy_of_self(&work)?;
     let mut rep = report::Report::new(reps, cold_reps, args.quick);
     eprintln!(
         "bench: {reps} repetition(s), parts {:?}, scratch {}",
@@ -235,7 +235,7 @@ fn msi_part(
         "bench: building the example service ({})…",
         versioned.stamp.version
     );
-    let go_env = crate::edge::go_environment();
+    let go_env = winrelease_cli::edge::go_environment();
     let exe = winrelease::gobuild::build_project(&clone_project, &versioned, &go_env)
         .context("building the example service")?;
     let model = winrelease::package_msi::package_model(&clone_project, &versioned, &exe)?;

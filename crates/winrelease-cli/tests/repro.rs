@@ -2,15 +2,11 @@
 //! when something leaks into one build (a timestamp, a changed table row, a zip entry time, a
 //! stray file), it fails naming the file, the first differing offset and what differs inside.
 
-#[allow(dead_code)]
-#[path = "../src/repro.rs"]
-mod repro;
-
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use msi_writer::*;
-use repro::{compare_dirs, Finding, Side};
+use winrelease_cli::repro::{self, compare_dirs, Finding, Side};
 
 const TIMESTAMP: u64 = 1_764_086_400; // the "commit time" both builds should use
 

@@ -115,6 +115,7 @@ pub fn package_model(
             },
         ],
         service: Some(service_spec(config, &exe_key)),
+        empty_dirs: Vec::new(),
         event_log_source: Some(mw::EventLogSource {
             name: config.service.name.clone(),
             file: exe_key.clone(),

@@ -55,6 +55,7 @@ fn main() {
             wait: true,
             dependencies: vec![],
         }),
+        empty_dirs: Vec::new(),
         event_log_source: None,
         recovery: None,
         firewall_rules: vec![],

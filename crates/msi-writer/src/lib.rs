@@ -101,6 +101,7 @@ pub use error::MsiError;
 pub use guid::Guid;
 pub use lint::{lint, Finding, Severity};
 pub use model::*;
+pub use names::derive_identifier;
 pub use write::{validate, write_package, PackageReport};
 
 /// Names of the properties the writer sets for upgrade detection (useful to tooling such as a

@@ -24,6 +24,9 @@ pub struct Package {
     pub data_dirs: Vec<DataDir>,
     /// Payload files, in the order they are put in the cabinet (File.Sequence order).
     pub files: Vec<FileSpec>,
+    /// Folders created on install even when no file goes into them (e.g. `logs` under the
+    /// data folder); removed on uninstall when empty.
+    pub empty_dirs: Vec<DirRef>,
     /// The Windows service to register, if any.
     pub service: Option<ServiceSpec>,
     /// An Event Log source to register, if any.

@@ -23,6 +23,38 @@ pub(crate) fn check_identifier(field: &str, value: &str, max: usize) -> Result<(
     }
 }
 
+/// A Windows Installer identifier for any name people choose (`my-svc.exe`, `Mon service.exe`,
+/// `服务.exe`): the name itself when it already is one that starts with a letter, else its
+/// characters outside `[A-Za-z0-9_.]` replaced by `_`, prefixed with `K` when it does not start
+/// with a letter, and suffixed with a hash of the original name, so two names
+/// that differ only in such characters never share an identifier. At most `max` characters
+/// (at least 20); the same name always gives the same identifier.
+pub fn derive_identifier(name: &str, max: usize) -> String {
+    let max = max.max(20);
+    let plain = name.starts_with(|c: char| c.is_ascii_alphabetic())
+        && check_identifier("", name, max).is_ok();
+    if plain {
+        return name.to_string();
+    }
+    let mut body: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' || c == '.' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if !body.starts_with(|c: char| c.is_ascii_alphabetic()) {
+        body.insert(0, 'K');
+    }
+    let digest = Sha256::digest(name.as_bytes());
+    let suffix: String = digest[..4].iter().map(|b| format!("{b:02x}")).collect();
+    body.truncate(max - suffix.len() - 1);
+    format!("{body}_{suffix}")
+}
+
 /// Checks that `value` is non-empty, has no control characters and fits Windows-1252.
 pub(crate) fn check_text(field: &str, value: &str, max_chars: usize) -> Result<(), MsiError> {
     if value.trim().is_empty() {
@@ -180,6 +212,29 @@ mod tests {
             assert!(check_identifier("k", bad, 72).is_err(), "{bad:?}");
         }
         assert!(check_identifier("k", &"a".repeat(73), 72).is_err());
+    }
+
+    #[test]
+    fn derived_identifiers_are_valid_stable_and_distinct() {
+        assert_eq!(derive_identifier("hellosvc.exe", 72), "hellosvc.exe");
+        let names = [
+            "my-svc.exe",
+            "my_svc.exe",
+            "my svc.exe",
+            "7zip.exe",
+            "服务.exe",
+            "Ünïcode.exe",
+            "_x",
+        ];
+        let ids: Vec<String> = names.iter().map(|n| derive_identifier(n, 72)).collect();
+        for (name, id) in names.iter().zip(&ids) {
+            check_identifier("k", id, 72).unwrap();
+            assert!(id.starts_with(|c: char| c.is_ascii_alphabetic()), "{id}");
+            assert_eq!(&derive_identifier(name, 72), id);
+        }
+        let unique: std::collections::BTreeSet<_> = ids.iter().collect();
+        assert_eq!(unique.len(), ids.len(), "{ids:?}");
+        assert!(derive_identifier(&"é".repeat(200), 40).len() <= 40);
     }
 
     #[test]

@@ -627,3 +627,40 @@ fn western_european_text_is_stored_in_codepage_1252() {
         "{pool_codepage}"
     );
 }
+
+#[test]
+fn empty_folders_get_a_create_folder_component_each() {
+    if !require_tool("msiinfo") {
+        return;
+    }
+    let dir = temp_dir();
+    let mut pkg = hello_package(ProductVersion(1, 2, 3));
+    pkg.empty_dirs = vec![
+        DirRef {
+            base: DirBase::Data("DATADIR".into()),
+            sub: vec!["logs".into()],
+        },
+        DirRef::install_sub(["web", "uploads"]),
+    ];
+    let (msi, report) = build(&pkg, dir.path(), "empty.msi");
+    let dirs = table_map(&msi, "Directory");
+    let folder = |name: &str| {
+        dirs.iter()
+            .find(|(_, r)| r[2] == name || r[2].ends_with(&format!("|{name}")))
+            .map(|(k, r)| (k.clone(), r[1].clone()))
+            .unwrap_or_else(|| panic!("no folder {name}: {dirs:?}"))
+    };
+    let (logs, logs_parent) = folder("logs");
+    assert_eq!(logs_parent, "DATADIR");
+    let (uploads, uploads_parent) = folder("uploads");
+    assert_eq!(dirs[&uploads_parent][2], "web");
+    let created: Vec<String> = export(&msi, "CreateFolder")
+        .into_iter()
+        .map(|r| r[0].clone())
+        .collect();
+    assert!(created.contains(&logs), "{created:?}");
+    assert!(created.contains(&uploads), "{created:?}");
+    let components = table_map(&msi, "Component");
+    assert_eq!(components.len(), report.component_count);
+    assert_eq!(components[&format!("WrFolder.{logs}")][2], logs);
+}

@@ -50,6 +50,7 @@ fn package(timestamp: u64) -> Package {
             },
         ],
         service: None,
+        empty_dirs: Vec::new(),
         event_log_source: None,
         recovery: None,
         firewall_rules: vec![],

@@ -257,6 +257,7 @@ pub fn package(payload: &Payload) -> Result<mw::Package> {
             })
             .collect(),
         service: None,
+        empty_dirs: Vec::new(),
         event_log_source: None,
         recovery: None,
         firewall_rules: vec![],

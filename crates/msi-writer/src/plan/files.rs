@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::fs;
 
 use crate::error::MsiError;
-use crate::model::{DirBase, FileSpec, Package, Source};
+use crate::model::{DirBase, DirRef, FileSpec, Package, Source};
 use crate::names::{check_identifier, check_long_name, escape_formatted, fold};
 
 use super::checks::{check_limit, check_unique, check_version};
@@ -101,7 +101,21 @@ fn place(
     field: &str,
     file: &FileSpec,
 ) -> Result<String, MsiError> {
-    let mut dir_key = match &file.dir.base {
+    let what = format!("file {:?}", file.key);
+    let dir_key = add_dir_ref(tree, bases, &format!("{field}.dir"), &file.dir, &what)?;
+    tree.add_file(&dir_key, &file.name, &file.key)?;
+    Ok(dir_key)
+}
+
+/// Adds the folders of `dir` to `tree`; returns the key of its innermost folder.
+fn add_dir_ref(
+    tree: &mut Tree,
+    bases: &BaseDirs<'_>,
+    field: &str,
+    dir: &DirRef,
+    what: &str,
+) -> Result<String, MsiError> {
+    let mut dir_key = match &dir.base {
         DirBase::Install => bases.install.clone(),
         DirBase::Data(key) => {
             bases
@@ -109,23 +123,33 @@ fn place(
                 .get(key.as_str())
                 .cloned()
                 .ok_or_else(|| MsiError::UnknownReference {
-                    field: format!("{field}.dir"),
+                    field: field.to_string(),
                     kind: "data directory",
                     key: key.clone(),
                 })?
         }
     };
-    for (j, sub) in file.dir.sub.iter().enumerate() {
-        check_long_name(&format!("{field}.dir.sub[{j}]"), sub)?;
-        dir_key = tree.add_dir(
-            &dir_key,
-            sub,
-            None,
-            &format!("folder {sub:?} of file {:?}", file.key),
-        )?;
+    for (j, sub) in dir.sub.iter().enumerate() {
+        check_long_name(&format!("{field}.sub[{j}]"), sub)?;
+        dir_key = tree.add_dir(&dir_key, sub, None, &format!("folder {sub:?} of {what}"))?;
     }
-    tree.add_file(&dir_key, &file.name, &file.key)?;
     Ok(dir_key)
+}
+
+/// Checks the model's empty folders and adds them to `tree`; returns their directory keys.
+pub(super) fn stage_empty_dirs(
+    tree: &mut Tree,
+    pkg: &Package,
+    bases: &BaseDirs<'_>,
+) -> Result<Vec<String>, MsiError> {
+    let mut keys: Vec<String> = Vec::new();
+    for (i, dir) in pkg.empty_dirs.iter().enumerate() {
+        let field = format!("empty_dirs[{i}]");
+        let key = add_dir_ref(tree, bases, &field, dir, "an empty folder")?;
+        check_unique(!keys.contains(&key), "empty folder", &tree.display(&key))?;
+        keys.push(key);
+    }
+    Ok(keys)
 }
 
 /// The file's size: of the bytes, or of the regular file it names.
@@ -150,26 +174,29 @@ fn source_size(file: &FileSpec) -> Result<u64, MsiError> {
     }
 }
 
-/// A component for each data directory the model asks to create.
+/// A component for each data directory the model asks to create and each empty folder.
 pub(super) fn folder_components(
     pkg: &Package,
     tree: &Tree,
     bases: &BaseDirs<'_>,
+    empty_dirs: Vec<String>,
 ) -> Vec<FolderComponent> {
-    pkg.data_dirs
+    let data = pkg
+        .data_dirs
         .iter()
         .filter(|data| data.create)
-        .map(|data| {
-            let dir_key = bases.data[data.key.as_str()].clone();
-            let path = tree.display(&dir_key);
-            FolderComponent {
-                key: format!("WrFolder.{}", data.key),
-                guid: pkg
-                    .product
-                    .upgrade_code
-                    .derive(&format!("winrelease:folder:{}", fold(path))),
-                dir_key,
-            }
+        .map(|data| (format!("WrFolder.{}", data.key), bases.data[data.key.as_str()].clone()));
+    let empty = empty_dirs
+        .into_iter()
+        .map(|dir_key| (format!("WrFolder.{dir_key}"), dir_key));
+    data.chain(empty)
+        .map(|(key, dir_key)| FolderComponent {
+            key,
+            guid: pkg
+                .product
+                .upgrade_code
+                .derive(&format!("winrelease:folder:{}", fold(tree.display(&dir_key)))),
+            dir_key,
         })
         .collect()
 }

@@ -60,7 +60,7 @@ pub(crate) struct PlannedFile<'a> {
     pub formatted_path: String,
 }
 
-/// A component that only creates a folder (`DataDir::create`).
+/// A component that only creates a folder (`DataDir::create`, `Package::empty_dirs`).
 #[derive(Debug)]
 pub(crate) struct FolderComponent {
     pub key: String,
@@ -90,7 +90,8 @@ pub(crate) fn plan(pkg: &Package) -> Result<Plan<'_>, MsiError> {
     let mut tree = Tree::new();
     let bases = dirs::base_dirs(&mut tree, pkg)?;
     let staged = files::stage(&mut tree, pkg, &bases)?;
-    let folder_components = files::folder_components(pkg, &tree, &bases);
+    let empty_dirs = files::stage_empty_dirs(&mut tree, pkg, &bases)?;
+    let folder_components = files::folder_components(pkg, &tree, &bases, empty_dirs);
     if pkg.recovery.is_some() || !pkg.firewall_rules.is_empty() {
         // Working directory of the sc.exe/netsh.exe custom actions.
         tree.root(SYSTEM64_FOLDER, Some("TARGETDIR"), "");

@@ -130,6 +130,7 @@ pub fn hello_package(version: ProductVersion) -> Package {
             wait: true,
             dependencies: vec![],
         }),
+        empty_dirs: Vec::new(),
         event_log_source: Some(EventLogSource {
             name: "HelloSvc".into(),
             file: "hellosvc.exe".into(),

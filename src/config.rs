@@ -105,6 +105,15 @@ pub struct Config {
     /// Optional Authenticode signing of the exe (before packaging) and the MSI (after).
     #[serde(default)]
     pub authenticode: Option<AuthenticodeSettings>,
+    /// More main packages, built and installed next to the service exe ([`crate::payload`]).
+    #[serde(default)]
+    pub binaries: Vec<crate::payload::BinaryConfig>,
+    /// Extra files and folders (globs) under the install or data folder.
+    #[serde(default)]
+    pub files: Vec<crate::payload::FileConfig>,
+    /// Folders created on install even when empty.
+    #[serde(default)]
+    pub folders: Vec<crate::payload::FolderConfig>,
 }
 
 /// Where the code-signing certificate is. Its passphrase never goes in Cargo.toml: it comes from
@@ -375,21 +384,22 @@ impl Config {
             }
         }
         parse_guid(&self.upgrade_code).map_err(|message| invalid("upgrade_code", message))?;
-        if let Some(bad) = self
-            .exe_name
-            .chars()
-            .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
-        {
-            return Err(invalid(
-                "exe_name",
-                format!("contains {bad:?}; use letters, digits, '-', '_' or '.' (no extension, no path)"),
-            ));
-        }
-        if self.exe_name.to_ascii_lowercase().ends_with(".exe") {
-            return Err(invalid(
-                "exe_name",
-                "must not end in .exe; winrelease adds it".into(),
-            ));
+        crate::payload::check_exe_name(&self.exe_name).map_err(|m| invalid("exe_name", m))?;
+        crate::payload::check_config(&self.binaries, &self.files, &self.folders)
+            .map_err(|(key, m)| invalid(&key, m))?;
+        let mut exe_names = vec![self.exe_name.to_lowercase()];
+        for (i, binary) in self.binaries.iter().enumerate() {
+            let name = binary.exe_name.to_lowercase();
+            if exe_names.contains(&name) {
+                return Err(invalid(
+                    &format!("binaries[{i}].exe_name"),
+                    format!(
+                        "{:?} is already the name of another exe; give each binary its own",
+                        binary.exe_name
+                    ),
+                ));
+            }
+            exe_names.push(name);
         }
         check_service_name(&self.service.name).map_err(|m| invalid("service.name", m))?;
         if self.service.listen_port == 0 {
@@ -431,6 +441,12 @@ impl Config {
                     "give either `certificate` and `key`, or `pkcs12`".into(),
                 ));
             }
+        }
+        if !self.site_settings.is_empty() && self.config_template.as_os_str().is_empty() {
+            return Err(invalid(
+                "site_settings",
+                "seed the service's config file, and this service has none (`config_template = \"\"`)\nfix: name its config template, or remove `site_settings`".into(),
+            ));
         }
         if !self.site_settings.is_empty() && self.seed_flag.is_none() {
             return Err(invalid(

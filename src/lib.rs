@@ -17,6 +17,7 @@ pub mod gotemplate;
 pub mod keys;
 pub mod manifest;
 pub mod package_msi;
+pub mod payload;
 pub mod portable_zip;
 pub mod publish;
 pub mod release;

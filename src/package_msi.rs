@@ -2,11 +2,16 @@
 //!
 //! This module only translates; `msi-writer` knows Windows Installer and nothing of Go or git.
 //! What the translation decides:
-//! - the exe goes to `ProgramFiles64Folder\<product>` (`INSTALLDIR`), its File.Version read from
-//!   the VERSIONINFO the build stage stamped into it;
-//! - the default config, rendered from the template, goes to `CommonAppDataFolder\<product>`
-//!   (`DATADIR`) as a never-overwritten, permanent component, so an admin's edits survive
-//!   upgrades and uninstalls;
+//! - every exe goes to `ProgramFiles64Folder\<product>` (`INSTALLDIR`), its File.Version read
+//!   from the VERSIONINFO the build stage stamped into it; the first is the service;
+//! - the default config ([`DefaultConfig`]), when the service has one, goes to
+//!   `CommonAppDataFolder\<product>` (`DATADIR`) as a never-overwritten, permanent component, so
+//!   an admin's edits survive upgrades and uninstalls;
+//! - the extra files and empty folders of the [`crate::payload`] go where it says, `keep` ones
+//!   never overwritten and permanent like the config;
+//! - File and Component keys are derived from the installed names
+//!   ([`mw::derive_identifier`]): any name people choose works, and keys stay the same from
+//!   release to release;
 //! - each `site_settings` entry becomes a public property and, on a first install only, the exe
 //!   is run with `seed_flag` to write the properties' values into that config;
 //! - the ProductCode is derived from the UpgradeCode and the version: a new one per version
@@ -18,7 +23,8 @@ use msi_writer as mw;
 
 use crate::config::{Config, FirewallProfile, FirewallProtocol, Project, SiteSettingKind};
 use crate::gobuild::BuiltExe;
-use crate::service_config;
+use crate::payload::{FileSet, Location};
+use crate::service_config::{self, DefaultConfig};
 use crate::stamp::Versioned;
 
 /// Directory key of the product's ProgramData folder, usable as `[DATADIR]` in arguments.
@@ -62,25 +68,19 @@ pub fn msi_file_name(exe_name: &str, version: &semver::Version) -> String {
     format!("{exe_name}_{version}_x64.msi")
 }
 
-/// The package model for this project and build; nothing is written.
+/// The package model for this project and its file set; nothing is written.
 pub fn package_model(
     project: &Project,
     versioned: &Versioned,
-    exe: &BuiltExe,
+    set: FileSet<'_>,
 ) -> Result<mw::Package, PackageError> {
     let config = &project.config;
-    let exe_version = exe_file_version(&exe.path)?;
-    let template = ConfigTemplate::load(project)?;
-    let default_config = template.render(&template.text)?;
-    let exe_key = format!("{}.exe", config.exe_name);
-    let (properties, seed_args) = site_properties(config, &template)?;
-    let commands = seed_commands(
-        config,
-        &exe_key,
-        &template.file_name,
-        &default_config,
-        seed_args,
-    );
+    let exe_key = exe_key(&set.exes.service);
+    let (properties, seed_args) = site_properties(project)?;
+    let commands = match set.config {
+        Some(default_config) => seed_commands(config, &exe_key, default_config, seed_args),
+        None => Vec::new(),
+    };
     let product = product(config, versioned)?;
     Ok(mw::Package {
         install_dir: mw::InstallDir {
@@ -94,28 +94,14 @@ pub fn package_model(
             path: vec![config.product.clone()],
             create: true,
         }],
-        files: vec![
-            mw::FileSpec {
-                key: exe_key.clone(),
-                name: exe_key.clone(),
-                dir: mw::DirRef::install(),
-                source: mw::Source::Path(exe.path.clone()),
-                version: Some(exe_version),
-                never_overwrite: false,
-                permanent: false,
-            },
-            mw::FileSpec {
-                key: template.file_name.clone(),
-                name: template.file_name.clone(),
-                dir: mw::DirRef::data(DATA_DIR_KEY),
-                source: mw::Source::Bytes(default_config.into_bytes()),
-                version: None,
-                never_overwrite: true,
-                permanent: true,
-            },
-        ],
+        files: files(set)?,
+        empty_dirs: set
+            .payload
+            .folders
+            .iter()
+            .map(|f| dir_ref(f.location, &f.path))
+            .collect(),
         service: Some(service_spec(config, &exe_key)),
-        empty_dirs: Vec::new(),
         event_log_source: Some(mw::EventLogSource {
             name: config.service.name.clone(),
             file: exe_key.clone(),
@@ -135,6 +121,63 @@ pub fn package_model(
     })
 }
 
+/// The File and Component key of an exe: its installed name, made an identifier if needed.
+fn exe_key(exe: &BuiltExe) -> String {
+    mw::derive_identifier(&format!("{}.exe", exe.exe_name), 72)
+}
+
+/// The payload files: every exe in the program folder, the default config (never overwritten,
+/// permanent) in the data folder, then the extra files where the configuration puts them.
+fn files(set: FileSet<'_>) -> Result<Vec<mw::FileSpec>, PackageError> {
+    let mut files = Vec::new();
+    for exe in set.exes.all() {
+        files.push(mw::FileSpec {
+            key: exe_key(exe),
+            name: format!("{}.exe", exe.exe_name),
+            dir: mw::DirRef::install(),
+            source: mw::Source::Path(exe.path.clone()),
+            version: Some(exe_file_version(&exe.path)?),
+            never_overwrite: false,
+            permanent: false,
+        });
+    }
+    if let Some(config) = set.config {
+        files.push(mw::FileSpec {
+            key: mw::derive_identifier(&config.file_name, 72),
+            name: config.file_name.clone(),
+            dir: mw::DirRef::data(DATA_DIR_KEY),
+            source: mw::Source::Bytes(config.text.clone().into_bytes()),
+            version: None,
+            never_overwrite: true,
+            permanent: true,
+        });
+    }
+    for file in &set.payload.files {
+        let place = format!("{}.{}", file.location.name(), file.relative_path());
+        files.push(mw::FileSpec {
+            key: mw::derive_identifier(&place, 72),
+            name: file.name.clone(),
+            dir: dir_ref(file.location, &file.dir),
+            source: mw::Source::Path(file.source.clone()),
+            version: None,
+            never_overwrite: file.keep,
+            permanent: file.keep,
+        });
+    }
+    Ok(files)
+}
+
+/// The MSI folder of a payload location and the folders below it.
+fn dir_ref(location: Location, sub: &[String]) -> mw::DirRef {
+    mw::DirRef {
+        base: match location {
+            Location::Install => mw::DirBase::Install,
+            Location::Data => mw::DirBase::Data(DATA_DIR_KEY.into()),
+        },
+        sub: sub.to_vec(),
+    }
+}
+
 /// The exe's file version from the VERSIONINFO the build stage stamped into it.
 fn exe_file_version(exe: &Path) -> Result<String, PackageError> {
     let bytes = std::fs::read(exe).map_err(|source| PackageError::Read {
@@ -146,43 +189,6 @@ fn exe_file_version(exe: &Path) -> Result<String, PackageError> {
         source,
     })?;
     Ok(info.file_version_string())
-}
-
-/// The project's default config template and the values its placeholders take.
-struct ConfigTemplate {
-    path: PathBuf,
-    /// The installed file's name (`config.json`).
-    file_name: String,
-    text: String,
-    values: std::collections::BTreeMap<String, String>,
-}
-
-impl ConfigTemplate {
-    fn load(project: &Project) -> Result<ConfigTemplate, PackageError> {
-        let path = project.root.join(&project.config.config_template);
-        let text = std::fs::read_to_string(&path).map_err(|source| PackageError::Read {
-            path: path.clone(),
-            source,
-        })?;
-        let file_name = path.file_name().map_or_else(
-            || "config.json".to_string(),
-            |n| n.to_string_lossy().into_owned(),
-        );
-        Ok(ConfigTemplate {
-            values: service_config::template_values(&project.config),
-            path,
-            file_name,
-            text,
-        })
-    }
-
-    /// Renders `text` (the template itself, or a setting's default) with the project's values.
-    fn render(&self, text: &str) -> Result<String, PackageError> {
-        service_config::render_template(text, &self.values).map_err(|e| PackageError::Template {
-            path: self.path.clone(),
-            message: e.to_string(),
-        })
-    }
 }
 
 /// The MSI's product identity: name, publisher, version, codes derived from the UpgradeCode.
@@ -201,18 +207,25 @@ fn product(config: &Config, versioned: &Versioned) -> Result<mw::Product, Packag
     })
 }
 
-/// One public property per `site_settings` entry, and the seed arguments that write each into
-/// the config (`--set "key=[PROPERTY]"`).
+/// One public property per `site_settings` entry (its default rendered like the config
+/// template), and the seed arguments that write each into the config (`--set "key=[PROPERTY]"`).
 fn site_properties(
-    config: &Config,
-    template: &ConfigTemplate,
+    project: &Project,
 ) -> Result<(Vec<mw::PublicProperty>, Vec<String>), PackageError> {
+    let config = &project.config;
+    let values = service_config::template_values(config);
     let mut properties = Vec::new();
     let mut seed_args = Vec::new();
-    for setting in &config.site_settings {
+    for (i, setting) in config.site_settings.iter().enumerate() {
+        let value = service_config::render_template(&setting.default, &values).map_err(|e| {
+            PackageError::Template {
+                path: project.manifest.clone(),
+                message: format!("site_settings[{i}].default: {e}"),
+            }
+        })?;
         properties.push(mw::PublicProperty {
             name: setting.property.clone(),
-            value: template.render(&setting.default)?,
+            value,
             kind: match setting.kind {
                 SiteSettingKind::Text => mw::PropertyKind::Text,
                 SiteSettingKind::Port => mw::PropertyKind::Port,
@@ -233,15 +246,15 @@ fn site_properties(
 fn seed_commands(
     config: &Config,
     exe_key: &str,
-    config_name: &str,
-    default_config: &str,
+    default_config: &DefaultConfig,
     mut seed_args: Vec<String>,
 ) -> Vec<mw::ExeCommand> {
+    let config_name = &default_config.file_name;
     // The seed runs on every first install of the product, including a reinstall after an
     // uninstall that kept an edited config; the pristine guard leaves such a config alone.
     if let (Some(flag), false) = (&config.seed_pristine_flag, seed_args.is_empty()) {
         use sha2::{Digest, Sha256};
-        let digest = Sha256::digest(default_config.as_bytes());
+        let digest = Sha256::digest(default_config.text.as_bytes());
         seed_args.insert(0, format!("{flag} {digest:x}"));
     }
     match (&config.seed_flag, seed_args.is_empty()) {
@@ -319,10 +332,10 @@ fn arp(config: &Config) -> mw::Arp {
 pub fn package_msi(
     project: &Project,
     versioned: &Versioned,
-    exe: &BuiltExe,
+    set: FileSet<'_>,
     out_dir: &Path,
 ) -> Result<BuiltMsi, PackageError> {
-    let model = package_model(project, versioned, exe)?;
+    let model = package_model(project, versioned, set)?;
     let path = out_dir.join(msi_file_name(
         &project.config.exe_name,
         &versioned.stamp.version,

@@ -1,4 +1,6 @@
-//! The zip stage: `<exe>_<version>_windows_amd64.zip` with the exe, its default config, a short
+//! The zip stage: `<exe>_<version>_windows_amd64.zip` with the release's file set (every exe,
+//! the default config, the extra files and empty folders of [`crate::payload`], all in one
+//! folder: the install and data locations are the same place in a portable copy), a short
 //! README and the project's license, for admins who run the service without installing it.
 //! [`portable_zip`] writes it into the version folder, where the trust stage covers it like the
 //! exe and the MSI.
@@ -23,13 +25,10 @@ use zip::{CompressionMethod, DateTime, System, ZipWriter};
 use crate::config::Project;
 use crate::digest::{FileDigest, HashingWriter};
 use crate::fsio::{set_mode, IoContext, IoError};
-use crate::gobuild::BuiltExe;
-use crate::service_config::{render_template, template_values, TemplateError};
+use crate::payload::{FileSet, Payload};
+use crate::service_config::DefaultConfig;
 use crate::stamp::Versioned;
 use crate::stamp::{civil_from_days, rfc3339_utc, Stamp};
-
-/// Name of the rendered default config inside the zip.
-pub const CONFIG_ENTRY: &str = "config.json";
 /// Name of the generated README inside the zip.
 pub const README_ENTRY: &str = "README.txt";
 /// Name of the license inside the zip (whatever the project calls its license file).
@@ -57,13 +56,12 @@ pub fn zip_file_name(exe_name: &str, version: &semver::Version) -> String {
 pub enum ZipError {
     #[error(transparent)]
     Io(#[from] IoError),
-    #[error("{path}: {problem}")]
-    Template {
-        path: PathBuf,
-        problem: TemplateError,
+    #[error("{first} and {second} would both be {entry} in the portable zip, which keeps the install and data folders in one\nfix: give one of them another name or `dst`")]
+    Clash {
+        first: String,
+        second: String,
+        entry: String,
     },
-    #[error("{path}: after rendering, the default config is not valid JSON ({reason})\nfix: correct the template; placeholders are replaced verbatim (e.g. {{{{listen_port}}}} by 8080)")]
-    ConfigNotJson { path: PathBuf, reason: String },
     #[error("writing the zip {path}: {source}")]
     Zip {
         path: PathBuf,
@@ -84,17 +82,15 @@ pub fn find_license(root: &Path, service_dir: &Path) -> Option<PathBuf> {
 /// Everything that goes into the portable zip.
 #[derive(Debug, Clone)]
 pub struct ZipRequest<'a> {
-    /// The exe's base name (`hellosvc`); the entry is `<exe_name>.exe`.
-    pub exe_name: &'a str,
-    /// The built exe.
-    pub exe_path: &'a Path,
+    /// Every exe as (base name, built file); the first is the service. Entries: `<name>.exe`.
+    pub exes: Vec<(&'a str, &'a Path)>,
     pub product: &'a str,
     /// Version, commit and the commit time every entry is dated with.
     pub stamp: &'a Stamp,
-    /// The default config template (`templates/config.json`).
-    pub config_template: &'a Path,
-    /// Values for the template's placeholders ([`template_values`]).
-    pub template_values: &'a BTreeMap<String, String>,
+    /// The rendered default config, if the service has one.
+    pub config: Option<&'a DefaultConfig>,
+    /// Extra files and empty folders.
+    pub payload: &'a Payload,
     /// The license file to include as `LICENSE.txt`, if any ([`find_license`]).
     pub license: Option<&'a Path>,
 }
@@ -108,24 +104,25 @@ pub struct WrittenZip {
     pub entries: Vec<String>,
 }
 
-/// The zip stage of a release: the portable zip of `exe` with the project's config template,
-/// placeholder values and license, written into the version folder next to the exe.
+/// The zip stage of a release: the portable zip of the file set, with the project's license,
+/// written into the version folder next to the exe.
 pub fn portable_zip(
     project: &Project,
     versioned: &Versioned,
-    exe: &BuiltExe,
+    set: FileSet<'_>,
 ) -> Result<WrittenZip, ZipError> {
     let config = &project.config;
-    let config_template = project.root.join(&config.config_template);
-    let template_values = template_values(config);
     let license = find_license(&project.root, &project.service_dir());
     let request = ZipRequest {
-        exe_name: &config.exe_name,
-        exe_path: &exe.path,
+        exes: set
+            .exes
+            .all()
+            .map(|e| (e.exe_name.as_str(), e.path.as_path()))
+            .collect(),
         product: &config.product,
         stamp: &versioned.stamp,
-        config_template: &config_template,
-        template_values: &template_values,
+        config: set.config,
+        payload: set.payload,
         license: license.as_deref(),
     };
     let path = project
@@ -142,50 +139,77 @@ pub fn write_zip(request: &ZipRequest, path: &Path) -> Result<WrittenZip, ZipErr
     Ok(WrittenZip {
         path: path.to_path_buf(),
         digest,
-        entries: entries.into_iter().map(|(name, _, _)| name).collect(),
+        entries: entries.into_iter().map(|e| e.name).collect(),
     })
 }
 
-/// One zip entry: name, bytes, Unix mode.
-type Entry = (String, Vec<u8>, u32);
+/// One zip entry: name (a folder's ends in `/`), bytes, Unix mode, and what it came from.
+struct Entry {
+    name: String,
+    bytes: Vec<u8>,
+    mode: u32,
+    from: String,
+}
 
-/// The entries, sorted by name: the exe, the rendered config, the README and the license.
+impl Entry {
+    fn new(name: String, bytes: Vec<u8>, mode: u32, from: impl Into<String>) -> Entry {
+        Entry {
+            name,
+            bytes,
+            mode,
+            from: from.into(),
+        }
+    }
+}
+
+/// The entries, sorted by name: the exes, the config, the extra files and folders, the README
+/// and the license. Two sources for one entry name (compared as Windows does) are refused.
 fn entries(request: &ZipRequest) -> Result<Vec<Entry>, ZipError> {
-    let config = render_config(request)?;
-    let exe_entry = format!("{}.exe", request.exe_name);
-    let exe_bytes = fs::read(request.exe_path).at("reading", request.exe_path)?;
-    let mut entries: Vec<Entry> = vec![
-        (exe_entry.clone(), exe_bytes, 0o755),
-        (CONFIG_ENTRY.to_string(), config.into_bytes(), 0o644),
-        (
-            README_ENTRY.to_string(),
-            readme(request, &exe_entry).into_bytes(),
-            0o644,
-        ),
-    ];
+    let mut entries = Vec::new();
+    for (name, path) in &request.exes {
+        let bytes = fs::read(path).at("reading", path)?;
+        let from = path.display().to_string();
+        entries.push(Entry::new(format!("{name}.exe"), bytes, 0o755, from));
+    }
+    if let Some(config) = request.config {
+        let bytes = config.text.clone().into_bytes();
+        let from = config.template.display().to_string();
+        entries.push(Entry::new(config.file_name.clone(), bytes, 0o644, from));
+    }
+    for file in &request.payload.files {
+        let bytes = fs::read(&file.source).at("reading", &file.source)?;
+        let from = file.source.display().to_string();
+        entries.push(Entry::new(file.relative_path(), bytes, 0o644, from));
+    }
+    for folder in &request.payload.folders {
+        let name = format!("{}/", folder.path.join("/"));
+        entries.push(Entry::new(name, Vec::new(), 0o755, "`folders`"));
+    }
+    let readme = readme(request).into_bytes();
+    entries.push(Entry::new(README_ENTRY.into(), readme, 0o644, "the README"));
     if let Some(license) = request.license {
         let bytes = fs::read(license).at("reading the license", license)?;
-        entries.push((LICENSE_ENTRY.to_string(), bytes, 0o644));
+        let from = license.display().to_string();
+        entries.push(Entry::new(LICENSE_ENTRY.into(), bytes, 0o644, from));
     }
-    entries.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+    entries.sort_by(|a, b| a.name.as_bytes().cmp(b.name.as_bytes()));
+    refuse_clashes(&entries)?;
     Ok(entries)
 }
 
-/// The default config: the template rendered, and checked to be JSON.
-fn render_config(request: &ZipRequest) -> Result<String, ZipError> {
-    let template = fs::read_to_string(request.config_template)
-        .at("reading the config template", request.config_template)?;
-    let config = render_template(&template, request.template_values).map_err(|problem| {
-        ZipError::Template {
-            path: request.config_template.to_path_buf(),
-            problem,
+/// Windows compares names without case: two entries that differ only in case are one file.
+fn refuse_clashes(entries: &[Entry]) -> Result<(), ZipError> {
+    let mut seen: BTreeMap<String, &Entry> = BTreeMap::new();
+    for entry in entries {
+        if let Some(first) = seen.insert(entry.name.to_uppercase(), entry) {
+            return Err(ZipError::Clash {
+                first: first.from.clone(),
+                second: entry.from.clone(),
+                entry: entry.name.clone(),
+            });
         }
-    })?;
-    serde_json::from_str::<serde_json::Value>(&config).map_err(|err| ZipError::ConfigNotJson {
-        path: request.config_template.to_path_buf(),
-        reason: err.to_string(),
-    })?;
-    Ok(config)
+    }
+    Ok(())
 }
 
 /// The archive's bytes, every entry deflated and dated `commit_time`; `path` names the zip in
@@ -197,16 +221,21 @@ fn archive(entries: &[Entry], commit_time: i64, path: &Path) -> Result<Vec<u8>, 
     };
     let time = dos_time(commit_time);
     let mut zip = ZipWriter::new(Cursor::new(Vec::new()));
-    for (name, bytes, mode) in entries {
+    for entry in entries {
         let options = SimpleFileOptions::default()
             .compression_method(CompressionMethod::Deflated)
             .compression_level(Some(DEFLATE_LEVEL))
             .last_modified_time(time)
             .system(System::Unix)
-            .unix_permissions(*mode)
-            .large_file(bytes.len() as u64 >= u32::MAX as u64);
-        zip.start_file(name.as_str(), options).map_err(zip_err)?;
-        zip.write_all(bytes).map_err(|e| zip_err(e.into()))?;
+            .unix_permissions(entry.mode)
+            .large_file(entry.bytes.len() as u64 >= u32::MAX as u64);
+        if let Some(folder) = entry.name.strip_suffix('/') {
+            zip.add_directory(folder, options).map_err(zip_err)?;
+            continue;
+        }
+        zip.start_file(entry.name.as_str(), options)
+            .map_err(zip_err)?;
+        zip.write_all(&entry.bytes).map_err(|e| zip_err(e.into()))?;
     }
     Ok(zip.finish().map_err(zip_err)?.into_inner())
 }
@@ -262,30 +291,54 @@ pub fn dos_time(unix_seconds: i64) -> DateTime {
 }
 
 /// README.txt: what is in the zip and how to run it (CRLF, for Notepad on older Windows).
-fn readme(request: &ZipRequest, exe_entry: &str) -> String {
+fn readme(request: &ZipRequest) -> String {
     let stamp = request.stamp;
     let title = format!("{} {} (portable)", request.product, stamp.version);
-    let license_line = if request.license.is_some() {
-        format!("  {LICENSE_ENTRY:<14} license\n")
-    } else {
-        String::new()
+    let service_exe = request
+        .exes
+        .first()
+        .map_or_else(String::new, |(name, _)| format!("{name}.exe"));
+    let mut files = vec![format!("  {service_exe:<14} the program")];
+    for (name, _) in request.exes.iter().skip(1) {
+        files.push(format!(
+            "  {:<14} a tool shipped with it",
+            format!("{name}.exe")
+        ));
+    }
+    if let Some(config) = request.config {
+        files.push(format!(
+            "  {:<14} default configuration; edit it before the first start",
+            config.file_name
+        ));
+    }
+    if !request.payload.files.is_empty() || !request.payload.folders.is_empty() {
+        files.push("  (other files and folders the program uses)".into());
+    }
+    files.push(format!("  {README_ENTRY:<14} this file"));
+    if request.license.is_some() {
+        files.push(format!("  {LICENSE_ENTRY:<14} license"));
+    }
+    let run = match request.config {
+        Some(config) => format!(
+            "Run it in the foreground from this folder (the --config path must be absolute):\n\n\
+             \x20 PowerShell:  .\\{service_exe} --config \"$PWD\\{name}\"\n\
+             \x20 cmd.exe:     {service_exe} --config \"%CD%\\{name}\"\n\n\
+             (if the program takes its config file another way, give it {name} that way).\n",
+            name = config.file_name
+        ),
+        None => format!("Run it in the foreground from this folder:  .\\{service_exe}\n"),
     };
     let text = format!(
         "{title}\n{underline}\n\n\
          Built from commit {commit} ({time}){dirty}.\n\n\
-         Files:\n\
-         \x20 {exe_entry:<14} the program\n\
-         \x20 {CONFIG_ENTRY:<14} default configuration; edit it before the first start\n\
-         \x20 {README_ENTRY:<14} this file\n\
-         {license_line}\n\
-         Run it in the foreground from this folder (the --config path must be absolute):\n\n\
-         \x20 PowerShell:  .\\{exe_entry} --config \"$PWD\\{CONFIG_ENTRY}\"\n\
-         \x20 cmd.exe:     {exe_entry} --config \"%CD%\\{CONFIG_ENTRY}\"\n\n\
-         Stop it with Ctrl+C. `{exe_entry} --version` prints the version and commit.\n\
+         Files:\n{files}\n\n\
+         {run}\n\
+         Stop it with Ctrl+C.\n\
          To install it as a Windows service, use the MSI package of the same release.\n\n\
          Check this download: SHA256SUMS lists the SHA-256 of every file of the release, and\n\
          each file has a minisign signature next to it (`minisign -Vm FILE -p winrelease.pub`).\n",
         underline = "=".repeat(title.chars().count()),
+        files = files.join("\n"),
         commit = stamp.commit,
         time = rfc3339_utc(stamp.commit_time),
         dirty = if stamp.dirty {

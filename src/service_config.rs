@@ -129,31 +129,38 @@ pub fn default_config(
         return Ok(None);
     }
     let template = root.join(&config.config_template);
-    let text = std::fs::read_to_string(&template).map_err(|source| ServiceConfigError::Read {
-        path: template.clone(),
+    render_default_config(&template, &template_values(config)).map(Some)
+}
+
+/// Reads the template at `template`, renders it with `values` and checks it with its format's
+/// parser.
+pub fn render_default_config(
+    template: &Path,
+    values: &BTreeMap<String, String>,
+) -> Result<DefaultConfig, ServiceConfigError> {
+    let text = std::fs::read_to_string(template).map_err(|source| ServiceConfigError::Read {
+        path: template.to_path_buf(),
         source,
     })?;
-    let text = render_template(&text, &template_values(config)).map_err(|problem| {
-        ServiceConfigError::Template {
-            path: template.clone(),
-            problem,
-        }
+    let text = render_template(&text, values).map_err(|problem| ServiceConfigError::Template {
+        path: template.to_path_buf(),
+        problem,
     })?;
-    let format = ConfigFormat::from_path(&template);
+    let format = ConfigFormat::from_path(template);
     check_format(format, &text).map_err(|problem| ServiceConfigError::Invalid {
-        path: template.clone(),
+        path: template.to_path_buf(),
         format,
         problem,
     })?;
     let file_name = template
         .file_name()
         .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
-    Ok(Some(DefaultConfig {
-        template,
+    Ok(DefaultConfig {
+        template: template.to_path_buf(),
         file_name,
         format,
         text,
-    }))
+    })
 }
 
 /// The values a config template may use, from the release configuration: `listen_port`,

@@ -52,8 +52,10 @@ pub struct TrustRequest {
     pub go_version: String,
     /// `target/winrelease/<version>/`: holds the artifacts; receives everything written.
     pub version_dir: PathBuf,
-    /// The built exe, inside `version_dir`.
+    /// The built exe (the service's), inside `version_dir`.
     pub exe: PathBuf,
+    /// The other binaries' exes, inside `version_dir`.
+    pub other_exes: Vec<PathBuf>,
     /// The MSI, when the MSI stage ran.
     pub msi: Option<MsiArtifact>,
     /// The portable zip ([`crate::portable_zip`]), inside `version_dir`, when one was made.
@@ -79,6 +81,7 @@ impl TrustRequest {
             go_version: exe.go_version.clone(),
             version_dir: project.version_dir(&versioned.stamp.version),
             exe: exe.path.clone(),
+            other_exes: Vec::new(),
             msi: None,
             zip: None,
             transforms: Vec::new(),
@@ -90,6 +93,11 @@ impl TrustRequest {
     /// The artifacts other stages wrote, with their kinds: exe, MSI, zip, transforms.
     fn inputs(&self) -> Vec<(ArtifactKind, &Path)> {
         let mut inputs = vec![(ArtifactKind::Exe, self.exe.as_path())];
+        inputs.extend(
+            self.other_exes
+                .iter()
+                .map(|e| (ArtifactKind::Exe, e.as_path())),
+        );
         if let Some(msi) = &self.msi {
             inputs.push((ArtifactKind::Msi, &msi.path));
         }

@@ -122,7 +122,9 @@ fn a_pasted_goreleaser_ldflags_line_stamps_the_internal_package() {
     let project = project(repo.path(), &[&line, "-X main.builtBy=winrelease"]).unwrap();
     let versioned = stamp::versioned(repo.path()).unwrap();
     let env = go_env(&[("WIDGET_BRANCH", "release/2.5")]);
-    let exe = gobuild::build_project(&project, &versioned, &env).unwrap();
+    let exe = gobuild::build_project(&project, &versioned, &env)
+        .unwrap()
+        .service;
     assert_eq!(
         exe.path.file_name().unwrap(),
         "widget-tool_2.5.0_windows_amd64.exe"
@@ -142,7 +144,8 @@ fn a_pasted_goreleaser_ldflags_line_stamps_the_internal_package() {
     }
     let module_dir = project.service_dir();
     let out = project.version_dir(&versioned.stamp.version);
-    let request = BuildRequest::for_project(&project, &versioned, &module_dir, &out, &env);
+    let binary = gobuild::Binary::all(&project)[0];
+    let request = BuildRequest::for_project(&project, &versioned, binary, &module_dir, &out, &env);
     let host_exe = repo.path().join("widget-tool-host");
     let built = request
         .invocation()

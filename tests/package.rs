@@ -5,6 +5,7 @@ use std::path::Path;
 use std::process::Command;
 
 use winrelease::config::Project;
+use winrelease::payload::Contents;
 use winrelease::{gobuild, package_msi, stamp};
 
 fn require_tool(tool: &str) -> bool {
@@ -46,11 +47,13 @@ fn the_example_service_packages_into_an_msi_windows_installer_can_read() {
     let target = tempfile::tempdir().unwrap();
     project.target_dir = target.path().to_path_buf();
     let versioned = stamp::versioned(&project.root).unwrap();
-    let exe = gobuild::build_project(&project, &versioned, &Default::default()).unwrap();
+    let exes = gobuild::build_project(&project, &versioned, &Default::default()).unwrap();
+    let contents = Contents::read(&project).unwrap();
+    let exe = &exes.service;
     let msi = package_msi::package_msi(
         &project,
         &versioned,
-        &exe,
+        contents.with(&exes),
         &project.version_dir(&versioned.stamp.version),
     )
     .unwrap();
@@ -175,7 +178,7 @@ fn the_example_service_packages_into_an_msi_windows_installer_can_read() {
     let again = package_msi::package_msi(
         &project,
         &versioned,
-        &exe,
+        contents.with(&exes),
         &project.version_dir(&versioned.stamp.version),
     )
     .unwrap();

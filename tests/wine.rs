@@ -353,7 +353,7 @@ impl Suite {
             .read_c(&exe)
             .unwrap_or_else(|| panic!("{exe} not installed"));
         assert!(
-            installed == std::fs::read(&release.exe.path).unwrap(),
+            installed == std::fs::read(&release.exes.service.path).unwrap(),
             "{exe} differs from the built exe"
         );
 
@@ -499,7 +499,7 @@ impl Suite {
         );
         let exe = self.exe();
         assert!(
-            self.read_c(&exe).unwrap() == std::fs::read(&v2.exe.path).unwrap(),
+            self.read_c(&exe).unwrap() == std::fs::read(&v2.exes.service.path).unwrap(),
             "{exe} is not v2's exe after the upgrade"
         );
         let started = service_starts(&run, &exe);
@@ -881,7 +881,7 @@ fn harness_probe(prefix: &mut Prefix, release: &Release) {
     let exe = format!(r"{dir}\hellosvc.exe");
     let config = format!(r"{dir}\config.json");
     std::fs::create_dir_all(prefix.c_path(dir)).unwrap();
-    std::fs::copy(&release.exe.path, prefix.c_path(&exe)).unwrap();
+    std::fs::copy(&release.exes.service.path, prefix.c_path(&exe)).unwrap();
     std::fs::write(
         prefix.c_path(&config),
         format!(r#"{{"listen_port": {port}, "site_name": "probe"}}"#),

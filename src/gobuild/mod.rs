@@ -115,11 +115,37 @@ pub struct BuildRequest<'a> {
     pub go_env: &'a GoEnvironment,
 }
 
+/// One main package to build: the service's, or a `[[binaries]]` entry's.
+#[derive(Debug, Clone, Copy)]
+pub struct Binary<'a> {
+    /// The main package, relative to the module (`./cmd/hellosvc`).
+    pub package: &'a str,
+    /// The exe's base name (`hellosvc`).
+    pub exe_name: &'a str,
+}
+
+impl Binary<'_> {
+    /// Every binary of `project`, the service's first.
+    pub fn all(project: &Project) -> Vec<Binary<'_>> {
+        let config = &project.config;
+        let service = Binary {
+            package: &config.go_package,
+            exe_name: &config.exe_name,
+        };
+        let others = config.binaries.iter().map(|b| Binary {
+            package: &b.go_package,
+            exe_name: &b.exe_name,
+        });
+        std::iter::once(service).chain(others).collect()
+    }
+}
+
 impl<'a> BuildRequest<'a> {
-    /// The build of `project`'s service at `versioned`, into its version folder.
+    /// The build of one of `project`'s binaries at `versioned`, into its version folder.
     pub fn for_project(
         project: &'a Project,
         versioned: &'a Versioned,
+        binary: Binary<'a>,
         module_dir: &'a Path,
         out_dir: &'a Path,
         go_env: &'a GoEnvironment,
@@ -127,10 +153,10 @@ impl<'a> BuildRequest<'a> {
         let config = &project.config;
         BuildRequest {
             module_dir,
-            package: &config.go_package,
+            package: binary.package,
             version_package: &config.version_package,
             stamping: config.stamping(),
-            exe_name: &config.exe_name,
+            exe_name: binary.exe_name,
             stamp: &versioned.stamp,
             msi_version: versioned.msi_version,
             product: &config.product,
@@ -158,6 +184,8 @@ impl BuildRequest<'_> {
 /// The built executable.
 #[derive(Debug, Clone)]
 pub struct BuiltExe {
+    /// Its base name (`hellosvc`): installed as `<exe_name>.exe`.
+    pub exe_name: String,
     pub path: PathBuf,
     pub size: u64,
     /// `go version` of the toolchain that built it, e.g. `go1.26.8`.
@@ -166,21 +194,47 @@ pub struct BuiltExe {
     pub command_line: String,
 }
 
-/// Builds `project`'s service at `versioned` into its version folder.
+/// Every exe of a release: the service's and those of `[[binaries]]`.
+#[derive(Debug, Clone)]
+pub struct BuiltExes {
+    pub service: BuiltExe,
+    /// The `[[binaries]]`, in configuration order.
+    pub others: Vec<BuiltExe>,
+}
+
+impl BuiltExes {
+    /// The service's exe first, then the others.
+    pub fn all(&self) -> impl Iterator<Item = &BuiltExe> {
+        std::iter::once(&self.service).chain(&self.others)
+    }
+}
+
+/// Builds every binary of `project` at `versioned` into its version folder.
 pub fn build_project(
     project: &Project,
     versioned: &Versioned,
     go_env: &GoEnvironment,
-) -> Result<BuiltExe, BuildError> {
+) -> Result<BuiltExes, BuildError> {
     let module_dir = project.service_dir();
     let out_dir = project.version_dir(&versioned.stamp.version);
-    build(&BuildRequest::for_project(
-        project,
-        versioned,
-        &module_dir,
-        &out_dir,
-        go_env,
-    ))
+    let mut built = Binary::all(project)
+        .into_iter()
+        .map(|binary| {
+            build(&BuildRequest::for_project(
+                project,
+                versioned,
+                binary,
+                &module_dir,
+                &out_dir,
+                go_env,
+            ))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let service = built.remove(0);
+    Ok(BuiltExes {
+        service,
+        others: built,
+    })
 }
 
 /// The stable artifact name: `<exe>_<version>_windows_amd64.exe`.
@@ -203,6 +257,7 @@ pub fn build(req: &BuildRequest) -> Result<BuiltExe, BuildError> {
     let record = cache::cache_record_path(req.out_dir, &file_name);
     if let Some(size) = cache::cached_exe(&record, &final_path, &inputs) {
         return Ok(BuiltExe {
+            exe_name: req.exe_name.to_string(),
             path: final_path,
             size,
             go_version,
@@ -232,6 +287,7 @@ pub fn build(req: &BuildRequest) -> Result<BuiltExe, BuildError> {
         .len();
     cache::write_cache_record(&record, &final_path, &inputs);
     Ok(BuiltExe {
+        exe_name: req.exe_name.to_string(),
         path: final_path.clone(),
         size,
         go_version,

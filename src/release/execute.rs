@@ -10,10 +10,11 @@ use crate::authenticode::{self, AuthenticodeConfig};
 use crate::config::Project;
 use crate::environment::Environment;
 use crate::fsio::{set_mode, IoContext};
-use crate::gobuild::{self, BuiltExe};
+use crate::gobuild::{self, BuiltExes};
 use crate::keys::{self, ReleaseKey};
 use crate::manifest::MsiIdentity;
 use crate::package_msi::{self, BuiltMsi};
+use crate::payload::FileSet;
 use crate::portable_zip;
 use crate::site_transform::{self, SiteStage};
 use crate::trust::{self, MsiArtifact, TrustRequest, TrustSummary};
@@ -37,16 +38,17 @@ pub fn execute(
     };
     let authenticode =
         AuthenticodeConfig::from_project(project, env.authenticode_passphrase.clone());
-    let exe = build(project, env, &plan, authenticode.as_ref(), progress)?;
-    let msi = package(project, &plan, &exe, authenticode.as_ref(), progress)?;
+    let exes = build(project, env, &plan, authenticode.as_ref(), progress)?;
+    let set = plan.contents.with(&exes);
+    let msi = package(project, &plan, set, authenticode.as_ref(), progress)?;
     let gpo = group_policy(project, &plan, &msi, progress)?;
     let zip = stage(
         progress,
         Stage::Zip,
-        || portable_zip::portable_zip(project, &plan.versioned, &exe),
+        || portable_zip::portable_zip(project, &plan.versioned, set),
         |z| format!("{} ({} entries)", file_name(&z.path), z.entries.len()),
     )?;
-    let trust = trust(project, &plan, &exe, &msi, &zip.path, &gpo, &key, progress)?;
+    let trust = trust(project, &plan, &exes, &msi, &zip.path, &gpo, &key, progress)?;
     readable_by_everyone(&plan.version_dir)?;
     // Checked at the commit time: the clock the manifest's dates come from.
     let verification = stage(
@@ -73,7 +75,7 @@ pub fn execute(
         key_source: key.source().to_string(),
         public_key: key.public_key(),
         plan,
-        exe,
+        exes,
         msi,
         gpo,
         trust,
@@ -94,8 +96,8 @@ fn stage<T, E>(
     Ok(value)
 }
 
-/// Build stage, then (when configured) Authenticode on the exe in place, before packaging, so
-/// the MSI installs the signed exe. The signing time is the commit's: without a timestamp
+/// Build stage, then (when configured) Authenticode on every exe in place, before packaging,
+/// so the MSI installs the signed exes. The signing time is the commit's: without a timestamp
 /// server the signed exe is reproducible.
 fn build(
     project: &Project,
@@ -103,38 +105,51 @@ fn build(
     plan: &ReleasePlan,
     authenticode: Option<&AuthenticodeConfig>,
     progress: &mut dyn Progress,
-) -> Result<BuiltExe, ReleaseError> {
+) -> Result<BuiltExes, ReleaseError> {
     let versioned = &plan.versioned;
-    let exe = stage(
+    let exes = stage(
         progress,
         Stage::Build,
         || gobuild::build_project(project, versioned, &env.go_env),
-        |e| format!("{} ({} bytes)", file_name(&e.path), e.size),
+        |e| {
+            let built: Vec<String> = e
+                .all()
+                .map(|e| format!("{} ({} bytes)", file_name(&e.path), e.size))
+                .collect();
+            built.join(", ")
+        },
     )?;
-    progress.command(Stage::Build, &exe.command_line);
+    for exe in exes.all() {
+        progress.command(Stage::Build, &exe.command_line);
+    }
     if let Some(config) = authenticode {
         stage(
             progress,
             Stage::Authenticode,
-            || authenticode::sign(&exe.path, &exe.path, config, versioned.stamp.commit_time),
-            |()| format!("signed {}", file_name(&exe.path)),
+            || -> Result<(), ReleaseError> {
+                for exe in exes.all() {
+                    authenticode::sign(&exe.path, &exe.path, config, versioned.stamp.commit_time)?;
+                }
+                Ok(())
+            },
+            |()| format!("signed {}", file_name(&exes.service.path)),
         )?;
     }
-    Ok(exe)
+    Ok(exes)
 }
 
 /// MSI stage, then (when configured) Authenticode on the MSI.
 fn package(
     project: &Project,
     plan: &ReleasePlan,
-    exe: &BuiltExe,
+    set: FileSet<'_>,
     authenticode: Option<&AuthenticodeConfig>,
     progress: &mut dyn Progress,
 ) -> Result<BuiltMsi, ReleaseError> {
     let msi = stage(
         progress,
         Stage::Msi,
-        || package_msi::package_msi(project, &plan.versioned, exe, &plan.version_dir),
+        || package_msi::package_msi(project, &plan.versioned, set, &plan.version_dir),
         |m| {
             format!(
                 "{} ({} bytes, ProductCode {})",
@@ -188,7 +203,7 @@ fn group_policy(
 fn trust(
     project: &Project,
     plan: &ReleasePlan,
-    exe: &BuiltExe,
+    exes: &BuiltExes,
     msi: &BuiltMsi,
     zip: &Path,
     gpo: &SiteStage,
@@ -199,7 +214,8 @@ fn trust(
         progress,
         Stage::Sign,
         || -> Result<TrustSummary, ReleaseError> {
-            let mut request = TrustRequest::new(project, &plan.versioned, exe);
+            let mut request = TrustRequest::new(project, &plan.versioned, &exes.service);
+            request.other_exes = exes.others.iter().map(|e| e.path.clone()).collect();
             request.channel = plan.channel.clone();
             request.zip = Some(zip.to_path_buf());
             request.previous_manifest = plan.store_view.previous_manifest.clone();

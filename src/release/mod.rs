@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use crate::gobuild::BuiltExe;
+use crate::gobuild::BuiltExes;
 use crate::keys::{self, ReleaseKey};
 use crate::manifest;
 use crate::package_msi::BuiltMsi;
@@ -84,6 +84,9 @@ pub struct ReleasePlan {
     pub warnings: Vec<String>,
     /// What the store held when the plan was made.
     pub store_view: StoreView,
+    /// The default config and the extra files and folders, read and checked.
+    #[serde(skip)]
+    pub contents: crate::payload::Contents,
     #[serde(skip)]
     pub versioned: Versioned,
     /// The signing key, loaded while planning (`None` only for a development key that does not
@@ -106,6 +109,8 @@ pub enum ReleaseError {
     Key(#[from] keys::KeyError),
     #[error("portable zip: {0}")]
     Zip(#[from] crate::portable_zip::ZipError),
+    #[error(transparent)]
+    Contents(#[from] crate::payload::ContentsError),
     #[error(transparent)]
     Trust(#[from] trust::TrustError),
     #[error(transparent)]
@@ -187,7 +192,8 @@ impl Progress for Quiet {
 #[derive(Debug)]
 pub struct ReleaseSummary {
     pub plan: ReleasePlan,
-    pub exe: BuiltExe,
+    /// The service's exe and the other binaries.
+    pub exes: BuiltExes,
     pub msi: BuiltMsi,
     /// Group Policy readiness of the MSI (with the site transforms and the previous MSI).
     pub gpo: crate::site_transform::SiteStage,

@@ -57,6 +57,9 @@ pub fn plan(
         None => StoreView::default(),
     };
     refuse_channel_backwards(&store_view, &channel, &stamp.version)?;
+    // What ships besides the exes is read and checked now, so a broken config template or a
+    // glob that matches nothing stops the release before anything is built.
+    let contents = crate::payload::Contents::read(project)?;
     let mut warnings = stamp.warnings.clone();
     if stamp.dirty {
         warnings.push(
@@ -84,6 +87,7 @@ pub fn plan(
         artifacts: planned_artifacts(config, stamp),
         warnings,
         store_view,
+        contents,
         signing_key,
         versioned,
     })
@@ -270,11 +274,10 @@ fn read_store_view(
 
 fn planned_artifacts(config: &Config, stamp: &Stamp) -> Vec<PlannedArtifact> {
     let artifact = |name: String, kind| PlannedArtifact { name, kind };
-    vec![
-        artifact(
-            gobuild::exe_file_name(&config.exe_name, &stamp.version),
-            "exe",
-        ),
+    let exes = std::iter::once(&config.exe_name)
+        .chain(config.binaries.iter().map(|b| &b.exe_name))
+        .map(|name| artifact(gobuild::exe_file_name(name, &stamp.version), "exe"));
+    exes.chain([
         artifact(
             package_msi::msi_file_name(&config.exe_name, &stamp.version),
             "msi",
@@ -285,5 +288,6 @@ fn planned_artifacts(config: &Config, stamp: &Stamp) -> Vec<PlannedArtifact> {
         ),
         artifact("SHA256SUMS".into(), "checksums"),
         artifact("manifest.json".into(), "manifest"),
-    ]
+    ])
+    .collect()
 }

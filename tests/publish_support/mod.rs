@@ -28,6 +28,7 @@ use winrelease::publish::{
     PublishEnvironment, PublishError, PublishOptions, S3Config, S3Credentials, S3Store, Store,
     StoreReport,
 };
+use winrelease::service_config;
 use winrelease::stamp::Stamp;
 use winrelease::trust::{release_trust, MsiArtifact, TrustRequest, TrustSummary};
 use winrelease::version::msi_version;
@@ -96,14 +97,15 @@ pub fn make_release(
         warnings: vec![],
     };
     let template = Path::new(env!("CARGO_MANIFEST_DIR")).join("templates/config.json");
+    let values = [("listen_port".to_string(), "8080".to_string())].into();
+    let config = service_config::render_default_config(&template, &values).unwrap();
     let zip = portable_zip::write_zip(
         &ZipRequest {
-            exe_name: EXE_NAME,
-            exe_path: &exe,
+            exes: vec![(EXE_NAME, &exe)],
             product: PRODUCT,
             stamp: &stamp,
-            config_template: &template,
-            template_values: &[("listen_port".to_string(), "8080".to_string())].into(),
+            config: Some(&config),
+            payload: &Default::default(),
             license: None,
         },
         &dir.join(portable_zip::zip_file_name(EXE_NAME, &parsed)),
@@ -117,6 +119,7 @@ pub fn make_release(
         go_version: "go1.26.8".into(),
         version_dir: dir,
         exe,
+        other_exes: Vec::new(),
         msi: Some(MsiArtifact {
             path: msi_path,
             identity: MsiIdentity::new(

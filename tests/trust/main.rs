@@ -20,7 +20,8 @@ use winrelease::keys::{
 use winrelease::manifest::{
     ArtifactKind, Manifest, MsiIdentity, DEFAULT_EXPIRY_DAYS, MANIFEST_FILE,
 };
-use winrelease::portable_zip::{self, WrittenZip, ZipError, ZipRequest};
+use winrelease::portable_zip::{self, WrittenZip, ZipRequest};
+use winrelease::service_config;
 use winrelease::stamp::Stamp;
 use winrelease::trust::{release_trust, MsiArtifact, TrustRequest, TrustSummary};
 use winrelease::verify::{verify_release, CheckStatus, VerifyError, VerifyFailure};
@@ -148,6 +149,7 @@ fn request(root: &Path, version: &str, options: &ReleaseOptions) -> TrustRequest
         go_version: "go1.26.8".into(),
         version_dir: dir,
         exe,
+        other_exes: Vec::new(),
         msi,
         zip: None,
         transforms: Vec::new(),
@@ -161,24 +163,28 @@ fn request(root: &Path, version: &str, options: &ReleaseOptions) -> TrustRequest
     request
 }
 
-/// The zip stage for `request`'s exe, into its version folder.
+/// The default config rendered from `template` (as the release plan renders it), then the zip
+/// stage for `request`'s exe, into its version folder.
 fn make_zip(
     request: &TrustRequest,
     template: &Path,
     license: Option<&Path>,
-) -> Result<WrittenZip, ZipError> {
+) -> Result<WrittenZip, Box<dyn std::error::Error>> {
     let values = [("listen_port".to_string(), "8080".to_string())].into();
+    let config = service_config::render_default_config(template, &values)?;
     let zip_request = ZipRequest {
-        exe_name: EXE_NAME,
-        exe_path: &request.exe,
+        exes: vec![(EXE_NAME, &request.exe)],
         product: PRODUCT,
         stamp: &request.stamp,
-        config_template: template,
-        template_values: &values,
+        config: Some(&config),
+        payload: &Default::default(),
         license,
     };
     let name = portable_zip::zip_file_name(EXE_NAME, &request.stamp.version);
-    portable_zip::write_zip(&zip_request, &request.version_dir.join(name))
+    Ok(portable_zip::write_zip(
+        &zip_request,
+        &request.version_dir.join(name),
+    )?)
 }
 
 fn release(root: &Path, key: &ReleaseKey, version: &str, options: &ReleaseOptions) -> TrustSummary {

@@ -11,14 +11,13 @@ fn zip_is_sorted_dated_by_the_commit_and_reproducible() {
     fs::write(&license, "MIT License\n").unwrap();
     let stamp = stamp("1.0.0", COMMIT_TIME);
     let values = [("listen_port".to_string(), "9123".to_string())].into();
-    let template = config_template();
+    let config = service_config::render_default_config(&config_template(), &values).unwrap();
     let zip_request = ZipRequest {
-        exe_name: EXE_NAME,
-        exe_path: &exe,
+        exes: vec![(EXE_NAME, &exe)],
         product: PRODUCT,
         stamp: &stamp,
-        config_template: &template,
-        template_values: &values,
+        config: Some(&config),
+        payload: &Default::default(),
         license: Some(&license),
     };
     let first = work.path().join("a").join("out.zip");

@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use winrelease::config::Project;
-use winrelease::gobuild::BuiltExe;
+use winrelease::gobuild::BuiltExes;
+use winrelease::payload::Contents;
 use winrelease::stamp::{self, Versioned};
 use winrelease::{gobuild, package_msi};
 
@@ -23,7 +24,7 @@ pub struct Fixture {
 pub struct Release {
     pub tag: String,
     pub versioned: Versioned,
-    pub exe: BuiltExe,
+    pub exes: BuiltExes,
 }
 
 /// A release's MSI, as the pipeline's MSI stage built it.
@@ -102,28 +103,29 @@ impl Fixture {
             "fixture repository is dirty at {tag}"
         );
         let started = Instant::now();
-        let exe = gobuild::build_project(&self.project, &versioned, &Default::default())
+        let exes = gobuild::build_project(&self.project, &versioned, &Default::default())
             .unwrap_or_else(|e| panic!("pipeline build of {tag} failed: {e}"));
         eprintln!(
             "built {tag}: {} ({} bytes) in {:.1} s",
-            exe.path.display(),
-            exe.size,
+            exes.service.path.display(),
+            exes.service.size,
             started.elapsed().as_secs_f64()
         );
         Release {
             tag: tag.to_string(),
             versioned,
-            exe,
+            exes,
         }
     }
 
     /// Runs the pipeline's MSI stage for `release`.
     pub fn package(&self, release: &Release) -> Msi {
         let started = Instant::now();
+        let contents = Contents::read(&self.project).expect("the fixture's config and files");
         let built = package_msi::package_msi(
             &self.project,
             &release.versioned,
-            &release.exe,
+            contents.with(&release.exes),
             &self.project.version_dir(&release.versioned.stamp.version),
         )
         .unwrap_or_else(|e| panic!("pipeline MSI stage for {} failed: {e}", release.tag));

@@ -25,7 +25,7 @@ pub fn stamp(project: &Project) -> Result<i32> {
     Ok(0)
 }
 
-/// Cross-compiles the service into its version folder.
+/// Cross-compiles the service and the other binaries into the version folder.
 pub fn build(project: &Project, verbose: bool) -> Result<i32> {
     let v = stamp::versioned(&project.root)?;
     for w in &v.stamp.warnings {
@@ -33,16 +33,18 @@ pub fn build(project: &Project, verbose: bool) -> Result<i32> {
     }
     eprintln!("stamp: {} (MSI {})", v.stamp.version, v.msi_version);
     let go_env = crate::edge::go_environment();
-    let exe = gobuild::build_project(project, &v, &go_env).context("build stage")?;
-    if verbose {
-        eprintln!("  $ {}", exe.command_line);
+    let exes = gobuild::build_project(project, &v, &go_env).context("build stage")?;
+    for exe in exes.all() {
+        if verbose {
+            eprintln!("  $ {}", exe.command_line);
+        }
+        println!(
+            "built {} ({} bytes, {})",
+            exe.path.display(),
+            exe.size,
+            exe.go_version
+        );
     }
-    println!(
-        "built {} ({} bytes, {})",
-        exe.path.display(),
-        exe.size,
-        exe.go_version
-    );
     Ok(0)
 }
 

@@ -236,9 +236,12 @@ fn msi_part(
         versioned.stamp.version
     );
     let go_env = winrelease_cli::edge::go_environment();
-    let exe = winrelease::gobuild::build_project(&clone_project, &versioned, &go_env)
+    let exes = winrelease::gobuild::build_project(&clone_project, &versioned, &go_env)
         .context("building the example service")?;
-    let model = winrelease::package_msi::package_model(&clone_project, &versioned, &exe)?;
+    let contents = winrelease::payload::Contents::read(&clone_project)?;
+    let model =
+        winrelease::package_msi::package_model(&clone_project, &versioned, contents.with(&exes))?;
+    let exe = &exes.service;
     let a = msi::compare(
         "example service exe",
         msi::OurSide::Project {

@@ -13,7 +13,7 @@ use anyhow::{bail, Context, Result};
 use msi_writer as mw;
 use serde::{Deserialize, Serialize};
 use winrelease::config::Project;
-use winrelease::gobuild::BuiltExe;
+use winrelease::gobuild::{BuiltExe, BuiltExes};
 
 use super::measure::{run_child, run_measured, Samples};
 use super::{gomsi, payload, wxs};
@@ -38,6 +38,7 @@ pub fn child_project_msi(manifest: Option<&Path>, exe: &Path) -> Result<ChildRep
     let project = Project::load(manifest)?;
     let versioned = winrelease::stamp::versioned(&project.root)?;
     let built = BuiltExe {
+        exe_name: project.config.exe_name.clone(),
         path: exe.to_path_buf(),
         size: std::fs::metadata(exe)
             .with_context(|| format!("reading {}", exe.display()))?
@@ -45,9 +46,15 @@ pub fn child_project_msi(manifest: Option<&Path>, exe: &Path) -> Result<ChildRep
         go_version: String::new(),
         command_line: String::new(),
     };
+    let exes = BuiltExes {
+        service: built,
+        others: Vec::new(),
+    };
     let started = Instant::now();
+    let contents = winrelease::payload::Contents::read(&project)?;
     let out_dir = project.version_dir(&versioned.stamp.version);
-    let msi = winrelease::package_msi::package_msi(&project, &versioned, &built, &out_dir)?;
+    let set = contents.with(&exes);
+    let msi = winrelease::package_msi::package_msi(&project, &versioned, set, &out_dir)?;
     let stage_s = started.elapsed().as_secs_f64();
     Ok(ChildReport {
         stage_s,

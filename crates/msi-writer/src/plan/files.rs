@@ -181,21 +181,22 @@ pub(super) fn folder_components(
     bases: &BaseDirs<'_>,
     empty_dirs: Vec<String>,
 ) -> Vec<FolderComponent> {
-    let data = pkg
-        .data_dirs
-        .iter()
-        .filter(|data| data.create)
-        .map(|data| (format!("WrFolder.{}", data.key), bases.data[data.key.as_str()].clone()));
+    let data = pkg.data_dirs.iter().filter(|data| data.create).map(|data| {
+        (
+            format!("WrFolder.{}", data.key),
+            bases.data[data.key.as_str()].clone(),
+        )
+    });
     let empty = empty_dirs
         .into_iter()
         .map(|dir_key| (format!("WrFolder.{dir_key}"), dir_key));
     data.chain(empty)
         .map(|(key, dir_key)| FolderComponent {
             key,
-            guid: pkg
-                .product
-                .upgrade_code
-                .derive(&format!("winrelease:folder:{}", fold(tree.display(&dir_key)))),
+            guid: pkg.product.upgrade_code.derive(&format!(
+                "winrelease:folder:{}",
+                fold(tree.display(&dir_key))
+            )),
             dir_key,
         })
         .collect()

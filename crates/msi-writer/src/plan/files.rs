@@ -146,7 +146,7 @@ pub(super) fn stage_empty_dirs(
     for (i, dir) in pkg.empty_dirs.iter().enumerate() {
         let field = format!("empty_dirs[{i}]");
         let key = add_dir_ref(tree, bases, &field, dir, "an empty folder")?;
-        check_unique(!keys.contains(&key), "empty folder", &tree.display(&key))?;
+        check_unique(!keys.contains(&key), "empty folder", tree.display(&key))?;
         keys.push(key);
     }
     Ok(keys)

@@ -175,9 +175,10 @@ pub struct ServiceConfig {
     /// Account the service runs as; `LocalSystem` unless set.
     #[serde(default = "default_account")]
     pub account: String,
-    /// TCP port the service listens on by default; seeds the default config and the MSI's
-    /// `LISTEN_PORT` property.
-    pub listen_port: u16,
+    /// TCP port the service listens on by default, if it has one: `{{listen_port}}` in the
+    /// config template and in site settings' defaults.
+    #[serde(default)]
+    pub listen_port: Option<u16>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -402,7 +403,7 @@ impl Config {
             exe_names.push(name);
         }
         check_service_name(&self.service.name).map_err(|m| invalid("service.name", m))?;
-        if self.service.listen_port == 0 {
+        if self.service.listen_port == Some(0) {
             return Err(invalid(
                 "service.listen_port",
                 "port 0 is not a fixed port; choose 1-65535".into(),
@@ -498,11 +499,14 @@ pub fn check_service_name(name: &str) -> Result<(), String> {
     }
     if let Some(bad) = name
         .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
+        .find(|c| matches!(c, '/' | '\\' | '"') || c.is_control())
     {
         return Err(format!(
-            "{name:?} contains {bad:?}; a service name may use letters, digits, '-', '_' and '.' (put spaces in display_name)"
+            "{name:?} contains {bad:?}; the Service Control Manager refuses '/' and '\\' in service names, and '\"' cannot be quoted on sc.exe's command line"
         ));
+    }
+    if name.trim() != name {
+        return Err(format!("{name:?} starts or ends with a space"));
     }
     Ok(())
 }
@@ -628,8 +632,21 @@ mod tests {
         v["service"]["listen_port"] = json!(0);
         assert!(error_of(v).contains("port 0"));
         let mut v = minimal();
-        v["service"]["name"] = json!("Hello Svc");
-        assert!(error_of(v).contains("display_name"));
+        v["service"]["name"] = json!("Hello/Svc");
+        assert!(error_of(v).contains("refuses '/'"));
+        let mut v = minimal();
+        v["service"]["name"] = json!("Hello Svc-2 · Zürich");
+        v["exe_name"] = json!("hello-svc 2");
+        Config::from_value(v, Path::new("Cargo.toml")).expect("names as people write them");
+        let mut v = minimal();
+        v["binaries"] = json!([{"go_package": "./cmd/x", "exe_name": "HelloSvc"}]);
+        v["exe_name"] = json!("hellosvc");
+        assert!(error_of(v).contains("already the name of another exe"));
+        let mut v = minimal();
+        v["config_template"] = json!("");
+        v["seed_flag"] = json!("--seed");
+        v["site_settings"] = json!([{"property": "P", "config_key": "p", "default": "1"}]);
+        assert!(error_of(v).contains("this service has none"));
         let mut v = minimal();
         v["exe_name"] = json!("hello.exe");
         assert!(error_of(v).contains("must not end in .exe"));

@@ -163,17 +163,17 @@ pub fn render_default_config(
     })
 }
 
-/// The values a config template may use, from the release configuration: `listen_port`,
-/// `service_name`, `product`.
+/// The values a config template may use, from the release configuration: `service_name`,
+/// `product`, and `listen_port` when the service has one.
 pub fn template_values(config: &Config) -> BTreeMap<String, String> {
-    BTreeMap::from([
-        (
-            "listen_port".to_string(),
-            config.service.listen_port.to_string(),
-        ),
+    let mut values = BTreeMap::from([
         ("service_name".to_string(), config.service.name.clone()),
         ("product".to_string(), config.product.clone()),
-    ])
+    ]);
+    if let Some(port) = config.service.listen_port {
+        values.insert("listen_port".to_string(), port.to_string());
+    }
+    values
 }
 
 /// Replaces every `{{name}}` (spaces inside the braces allowed) with `values[name]`. An unknown

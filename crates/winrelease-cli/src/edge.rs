@@ -15,6 +15,11 @@ pub fn var(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
 
+/// A fresh random GUID (`init`'s UpgradeCode), upper-case as Windows Installer writes them.
+pub fn fresh_guid() -> String {
+    uuid::Uuid::new_v4().to_string().to_uppercase()
+}
+
 /// The wall clock, Unix seconds.
 pub fn now() -> i64 {
     SystemTime::now()

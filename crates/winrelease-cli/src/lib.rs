@@ -7,6 +7,7 @@
 //! one place that prints an error and ends the process.
 
 pub mod edge;
+mod init;
 mod progress;
 mod release_cmd;
 pub mod repro;
@@ -82,6 +83,9 @@ pub enum Command {
     Rollback(store_cmds::RollbackArgs),
     /// Verify a whole release store: every version, the index and every channel pointer.
     VerifyStore(store_cmds::VerifyStoreArgs),
+    /// Add winrelease to an existing Go repository: an xtask crate, the release configuration
+    /// filled in from what the repository holds, the cargo alias and two GitHub workflows.
+    Init(init::InitArgs),
     /// Lint an MSI: our package rules and the ICE checks that can run on Linux.
     LintMsi {
         /// The .msi to check (ours or anyone's, e.g. one made by wixl).
@@ -156,6 +160,7 @@ pub fn exit(result: Result<i32>) -> ! {
 /// Run one of winrelease's commands; returns its exit code.
 pub fn run(global: &GlobalArgs, command: Command) -> Result<i32> {
     match command {
+        Command::Init(args) => init::run(&args, &edge::fresh_guid()),
         Command::LintMsi { file } => stage_cmds::lint_msi(&file),
         Command::Transform(args) => site_cmds::transform(args),
         Command::GpoCheck(args) => site_cmds::gpo_check(args),

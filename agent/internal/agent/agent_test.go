@@ -105,7 +105,7 @@ func TestRefusalsInstallNothing(t *testing.T) {
 			s.release("2.0.0")
 			s.point("2.0.0", nil, future)
 		},
-		"expired": func(s *testStore) { s.point("2.0.0", nil, "2026-06-01T00:00:00Z") },
+		"expired":  func(s *testStore) { s.point("2.0.0", nil, "2026-06-01T00:00:00Z") },
 		"replayed": func(s *testStore) { s.write(product+"/channels/stable.json", s.history[0]) },
 		"msi hash": func(s *testStore) {
 			s.point("2.0.0", nil, future)

@@ -56,9 +56,10 @@ func TestAFailedHealthGateRollsBackWithTheDowngradeProperty(t *testing.T) {
 	if back := h.installs[len(h.installs)-1]; back.Properties[DowngradeProperty] != "1" {
 		t.Fatalf("rollback without the downgrade property: %+v", back)
 	}
-	// The failed target is not tried again; the host stays healthy on 2.0.0.
+	// The failed target is not tried again; the host stays healthy on 2.0.0 and says so.
 	n := len(h.installs)
-	if st := a.pollOne(t); st.State != StateHealthy || st.Version != "2.0.0" || len(h.installs) != n {
+	if st := a.pollOne(t); st.State != StateHealthy || st.Version != "2.0.0" || len(h.installs) != n ||
+		st.FailedVersion != "3.0.0" || !strings.Contains(st.FailedReason, "not healthy within") {
 		t.Fatalf("after rollback: %+v", st)
 	}
 }

@@ -88,6 +88,7 @@ func (a *Agent) Poll(ctx context.Context, p Product) Status {
 		return fail(status, StateError, err)
 	}
 	status.Version = st.Installed.Version
+	status.FailedVersion, status.FailedReason = st.Failed.Version, st.FailedReason
 	ptr, err := a.acceptPointer(p, &st)
 	if err != nil {
 		return fail(status, refusedOrError(err), err)

@@ -21,8 +21,9 @@ type State struct {
 	HighestDigest string `json:"highest_digest,omitempty"`
 	// Installed is what the agent installed last and saw healthy.
 	Installed rollout.Want `json:"installed"`
-	// Failed is a target that failed its health gate here and was rolled back from.
-	Failed rollout.Want `json:"failed"`
+	// Failed is a target that failed its health gate here and was rolled back from, and why.
+	Failed       rollout.Want `json:"failed"`
+	FailedReason string       `json:"failed_reason,omitempty"`
 }
 
 func statePath(stateDir string, p Product) string {
@@ -76,6 +77,10 @@ type Status struct {
 	Error    string `json:"error,omitempty"`
 	// LogTail is the end of the msiexec log of a failed install or rollback.
 	LogTail string `json:"log_tail,omitempty"`
+	// FailedVersion failed its health gate on this host (and is not tried again), for
+	// FailedReason.
+	FailedVersion string `json:"failed_version,omitempty"`
+	FailedReason  string `json:"failed_reason,omitempty"`
 }
 
 // Status states.

@@ -32,9 +32,9 @@ func (a *Agent) upgrade(ctx context.Context, status Status, p Product, st State,
 	}
 	if code != 0 && code != 3010 {
 		// Windows Installer undid the upgrade in its own transaction: the old version is back.
-		st.Failed = want
-		status.LogTail = logTail(logPath)
 		reason := fmt.Sprintf("msiexec exit code %d installing %s (log %s)", code, want.Version, logPath)
+		st.Failed, st.FailedReason = want, reason
+		status.LogTail = logTail(logPath)
 		if healthy := a.healthOnce(p); healthy == "" && st.Installed.Version != "" {
 			status.State, status.Health, status.Error = StateRolledBack, "ok", reason+"; Windows Installer rolled back to "+st.Installed.Version
 		} else {
@@ -47,7 +47,7 @@ func (a *Agent) upgrade(ctx context.Context, status Status, p Product, st State,
 	}
 	st.Installed = want
 	if st.Failed == want {
-		st.Failed = rollout.Want{}
+		st.Failed, st.FailedReason = rollout.Want{}, ""
 	}
 	status.Version, status.State, status.Health = want.Version, StateHealthy, "ok"
 	return a.save(status, p, st)
@@ -55,7 +55,7 @@ func (a *Agent) upgrade(ctx context.Context, status Status, p Product, st State,
 
 // rollback reinstalls the previously installed version after want failed its health gate.
 func (a *Agent) rollback(ctx context.Context, status Status, p Product, st State, want rollout.Want, reason, logPath string) Status {
-	st.Failed = want
+	st.Failed, st.FailedReason = want, reason
 	status.LogTail = logTail(logPath)
 	status.Health = reason
 	if st.Installed.Version == "" {
@@ -89,6 +89,7 @@ func orOK(reason string) string {
 }
 
 func (a *Agent) save(status Status, p Product, st State) Status {
+	status.FailedVersion, status.FailedReason = st.Failed.Version, st.FailedReason
 	if err := saveState(a.Config.StateDir, p, st); err != nil {
 		status.State, status.Error = StateError, fmt.Sprintf("%s; saving state: %v", status.Error, err)
 	}

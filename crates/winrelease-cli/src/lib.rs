@@ -10,6 +10,7 @@ pub mod edge;
 mod progress;
 mod release_cmd;
 pub mod repro;
+mod rollout_cmds;
 mod site_cmds;
 mod stage_cmds;
 mod store_cmds;
@@ -82,6 +83,9 @@ pub enum Command {
     Rollback(store_cmds::RollbackArgs),
     /// Verify a whole release store: every version, the index and every channel pointer.
     VerifyStore(store_cmds::VerifyStoreArgs),
+    /// Staged rollout to the host agents: start, status, advance, halt, abort.
+    #[command(subcommand)]
+    Rollout(rollout_cmds::RolloutCommand),
     /// Lint an MSI: our package rules and the ICE checks that can run on Linux.
     LintMsi {
         /// The .msi to check (ours or anyone's, e.g. one made by wixl).
@@ -163,6 +167,7 @@ pub fn run(global: &GlobalArgs, command: Command) -> Result<i32> {
         Command::Promote(args) => store_cmds::promote(&load(&global.manifest_path)?, args),
         Command::Rollback(args) => store_cmds::rollback(&load(&global.manifest_path)?, args),
         Command::VerifyStore(args) => store_cmds::verify_store(args),
+        Command::Rollout(cmd) => rollout_cmds::run(&load(&global.manifest_path)?, cmd),
         Command::Repro(args) => repro::run(args, global.manifest_path.as_deref()),
         Command::Stamp => stage_cmds::stamp(&load(&global.manifest_path)?),
         Command::Build => stage_cmds::build(&load(&global.manifest_path)?, global.verbose),

@@ -53,7 +53,7 @@ func TestAFailedHealthGateRollsBackWithTheDowngradeProperty(t *testing.T) {
 		!strings.Contains(st.LogTail, "Installing 3.0.0") {
 		t.Fatalf("the report says why and shows the log: %+v", st)
 	}
-	if back := h.installs[len(h.installs)-1]; back.Properties[DowngradeProperty] != "1" {
+	if back := h.installs[len(h.installs)-1]; back.Properties[DowngradeProperty] != "1" || back.Properties["REINSTALLMODE"] != "amus" {
 		t.Fatalf("rollback without the downgrade property: %+v", back)
 	}
 	// The failed target is not tried again; the host stays healthy on 2.0.0 and says so.

@@ -110,6 +110,9 @@ func (a *Agent) install(ctx context.Context, p Product, rel trust.Release, downg
 	}
 	if downgrade {
 		props[DowngradeProperty] = "1"
+		// Older files must replace the newer ones (file versioning would keep the newer exe);
+		// components marked NeverOverwrite (the kept config) are still left alone.
+		props["REINSTALLMODE"] = "amus"
 	}
 	ctx, cancel := context.WithTimeout(ctx, p.installTimeout())
 	defer cancel()

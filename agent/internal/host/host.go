@@ -6,8 +6,8 @@ package host
 import (
 	"context"
 	"fmt"
-	"os/exec"
 	"sort"
+	"strings"
 )
 
 // Host installs packages and reports service states.
@@ -42,15 +42,14 @@ func MsiexecArgs(req InstallRequest) []string {
 	return args
 }
 
-// runMsiexec runs the given msiexec program and returns its exit code.
-func runMsiexec(ctx context.Context, program []string, req InstallRequest) (int, error) {
-	cmd := exec.CommandContext(ctx, program[0], append(program[1:], MsiexecArgs(req)...)...)
-	err := cmd.Run()
-	if exit, ok := err.(*exec.ExitError); ok {
-		return exit.ExitCode(), nil
+// MsiexecCommandLine is the whole msiexec.exe command line: paths in double quotes, each
+// property as NAME="value" (msiexec's own syntax; a quote inside a value is doubled).
+func MsiexecCommandLine(req InstallRequest) string {
+	quote := func(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
+	line := []string{"msiexec.exe", "/i", quote(req.MSI), "/qn", "/l*v", quote(req.Log)}
+	for _, arg := range MsiexecArgs(req)[5:] {
+		name, value, _ := strings.Cut(arg, "=")
+		line = append(line, name+"="+quote(value))
 	}
-	if err != nil {
-		return -1, fmt.Errorf("running msiexec: %w", err)
-	}
-	return 0, nil
+	return strings.Join(line, " ")
 }

@@ -5,6 +5,9 @@ package host
 import (
 	"context"
 	"errors"
+	"fmt"
+	"os/exec"
+	"syscall"
 
 	"golang.org/x/sys/windows"
 	"golang.org/x/sys/windows/svc"
@@ -14,9 +17,19 @@ import (
 // Windows is the real host: msiexec.exe and the service control manager.
 type Windows struct{}
 
-// Install runs msiexec.exe.
+// Install runs msiexec.exe with a command line written the way msiexec parses it
+// (PROPERTY="value with spaces"), not Go's default quoting of whole arguments.
 func (Windows) Install(ctx context.Context, req InstallRequest) (int, error) {
-	return runMsiexec(ctx, []string{"msiexec.exe"}, req)
+	cmd := exec.CommandContext(ctx, "msiexec.exe")
+	cmd.SysProcAttr = &syscall.SysProcAttr{CmdLine: MsiexecCommandLine(req)}
+	err := cmd.Run()
+	if exit, ok := err.(*exec.ExitError); ok {
+		return exit.ExitCode(), nil
+	}
+	if err != nil {
+		return -1, fmt.Errorf("running msiexec: %w", err)
+	}
+	return 0, nil
 }
 
 // ServiceRunning asks the service control manager.

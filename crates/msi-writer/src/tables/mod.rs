@@ -85,6 +85,11 @@ fn properties(plan: &Plan<'_>, db: &mut Database) {
     for property in &pkg.properties {
         add(&property.name, property.value.clone());
     }
+    if let Some(allow) = &pkg.downgrade_property {
+        // A default, so the launch condition never depends on a missing property; only a
+        // command line (or a transform made for the purpose) sets it to 1.
+        add(allow, "0".to_string());
+    }
 
     // Public properties the server side of a managed (elevated or Group Policy) install may take
     // from the client: the upgrade detection results, the install directory and our settings.

@@ -659,7 +659,10 @@ fn a_downgrade_property_lets_only_its_caller_replace_a_newer_version() {
         launch[0][0],
         "Installed OR NOT NEWERVERSIONFOUND OR WINRELEASE_ALLOW_DOWNGRADE=\"1\""
     );
-    assert_eq!(export_row(&msi, "Property", "WINRELEASE_ALLOW_DOWNGRADE")[1], "0");
+    assert_eq!(
+        export_row(&msi, "Property", "WINRELEASE_ALLOW_DOWNGRADE")[1],
+        "0"
+    );
     let secure = export_row(&msi, "Property", "SecureCustomProperties");
     assert!(
         secure[1].contains("WINRELEASE_ALLOW_DOWNGRADE;WRDOWNGRADEFOUND"),

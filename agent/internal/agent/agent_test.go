@@ -49,7 +49,7 @@ func TestAFailedHealthGateRollsBackWithTheDowngradeProperty(t *testing.T) {
 	if st.State != StateRolledBack || st.Version != "2.0.0" || h.installed != "2.0.0" {
 		t.Fatalf("rollback: %+v (host on %s)", st, h.installed)
 	}
-	if !strings.Contains(st.Error, "3.0.0 not healthy within 30s: service hellosvc is not running") ||
+	if !strings.Contains(st.Error, "3.0.0: not healthy within 30s: service hellosvc is not running") ||
 		!strings.Contains(st.LogTail, "Installing 3.0.0") {
 		t.Fatalf("the report says why and shows the log: %+v", st)
 	}
@@ -72,11 +72,28 @@ func TestAFailedMsiexecIsReportedAsRolledBackByWindowsInstaller(t *testing.T) {
 	h := &fakeHost{}
 	a := newAgent(t, s, h, "h1")
 	a.pollOne(t)
-	h.exitCode = 1603
+	h.exitCodes = map[string]int{"3.0.0": 1603}
 	s.point("3.0.0", nil, future)
 	st := a.pollOne(t)
-	if st.State != StateRolledBack || st.Version != "2.0.0" || !strings.Contains(st.Error, "msiexec exit code 1603") {
+	if st.State != StateRolledBack || st.Version != "2.0.0" || !strings.Contains(st.Error, "msiexec exit code 1603") ||
+		!strings.Contains(st.Error, "Windows Installer rolled back to 2.0.0") || len(h.installs) != 2 {
 		t.Fatalf("%+v", st)
+	}
+}
+
+func TestAFailedUpgradeThatLeftNothingIsUndoneByTheAgent(t *testing.T) {
+	s := newStore(t)
+	s.release("2.0.0")
+	s.release("3.0.0")
+	s.point("2.0.0", nil, future)
+	h := &fakeHost{exitCodes: map[string]int{"3.0.0": 1627}, removesOld: true}
+	a := newAgent(t, s, h, "h1")
+	a.pollOne(t)
+	s.point("3.0.0", nil, future)
+	st := a.pollOne(t)
+	if st.State != StateRolledBack || st.Version != "2.0.0" || h.installed != "2.0.0" ||
+		!strings.Contains(st.Error, "the agent reinstalled 2.0.0") || st.FailedVersion != "3.0.0" {
+		t.Fatalf("%+v (host on %q)", st, h.installed)
 	}
 }
 

@@ -101,7 +101,10 @@ type fakeHost struct {
 	installed string
 	broken    map[string]bool
 	installs  []host.InstallRequest
-	exitCode  int
+	// exitCodes fails the install of a version; removesOld makes a failed upgrade leave no
+	// product (what Wine 8 does: RemoveExistingProducts outside the transaction).
+	exitCodes  map[string]int
+	removesOld bool
 }
 
 func (h *fakeHost) Install(_ context.Context, req host.InstallRequest) (int, error) {
@@ -110,8 +113,11 @@ func (h *fakeHost) Install(_ context.Context, req host.InstallRequest) (int, err
 	if h.installed != "" && trust.Older(version, h.installed) && req.Properties[DowngradeProperty] != "1" {
 		return 1603, nil
 	}
-	if h.exitCode != 0 {
-		return h.exitCode, nil
+	if code := h.exitCodes[version]; code != 0 {
+		if h.removesOld {
+			h.installed = ""
+		}
+		return code, nil
 	}
 	h.installed = version
 	os.WriteFile(req.Log, []byte("=== Logging started ===\nInstalling "+version+"\n=== Logging stopped ===\n"), 0o644)

@@ -31,15 +31,15 @@ func (a *Agent) upgrade(ctx context.Context, status Status, p Product, st State,
 		return fail(status, StateError, err)
 	}
 	if code != 0 && code != 3010 {
-		// Windows Installer undid the upgrade in its own transaction: the old version is back.
 		reason := fmt.Sprintf("msiexec exit code %d installing %s (log %s)", code, want.Version, logPath)
+		if a.healthOnce(p) != "" || st.Installed.Version == "" {
+			// The old version is not back (or there was none): reinstall it ourselves.
+			return a.rollback(ctx, status, p, st, want, reason, logPath)
+		}
+		// Windows Installer undid the upgrade in its own transaction: the old version is back.
 		st.Failed, st.FailedReason = want, reason
 		status.LogTail = logTail(logPath)
-		if healthy := a.healthOnce(p); healthy == "" && st.Installed.Version != "" {
-			status.State, status.Health, status.Error = StateRolledBack, "ok", reason+"; Windows Installer rolled back to "+st.Installed.Version
-		} else {
-			status.State, status.Health, status.Error = StateInstallFailed, orOK(healthy), reason
-		}
+		status.State, status.Health, status.Error = StateRolledBack, "ok", reason+"; Windows Installer rolled back to "+st.Installed.Version
 		return a.save(status, p, st)
 	}
 	if reason := a.waitHealthy(p); reason != "" {
@@ -59,8 +59,13 @@ func (a *Agent) rollback(ctx context.Context, status Status, p Product, st State
 	status.LogTail = logTail(logPath)
 	status.Health = reason
 	if st.Installed.Version == "" {
-		st.Installed = want // it is installed, and there is nothing to go back to
-		status.Version, status.State, status.Error = want.Version, StateUnhealthy, reason+"; no previous version to roll back to"
+		state := StateUnhealthy
+		if strings.HasPrefix(reason, "msiexec exit code") {
+			state = StateInstallFailed // Windows Installer rolled its own install back
+		} else {
+			st.Installed = want // it is installed, and there is nothing to go back to
+		}
+		status.Version, status.State, status.Error = st.Installed.Version, state, reason+"; no previous version to roll back to"
 		return a.save(status, p, st)
 	}
 	previous, err := a.fetch(p, st.Installed)
@@ -76,7 +81,7 @@ func (a *Agent) rollback(ctx context.Context, status Status, p Product, st State
 		return a.save(status, p, st)
 	}
 	status.Version, status.State = st.Installed.Version, StateRolledBack
-	status.Error = fmt.Sprintf("%s %s; rolled back to %s", want.Version, reason, st.Installed.Version)
+	status.Error = fmt.Sprintf("%s: %s; the agent reinstalled %s", want.Version, reason, st.Installed.Version)
 	status.Health = orOK(a.waitHealthy(p))
 	return a.save(status, p, st)
 }

@@ -13,7 +13,7 @@
 //!
 //! Run: `cargo test --release -p winrelease --test wine_rollout -- --nocapture`.
 
-#[allow(unused_imports, dead_code)]
+#[allow(unused_imports)]
 mod publish_support;
 mod wine_support;
 
@@ -347,7 +347,7 @@ fn wine_fleet_rollout() {
     let _taken = TcpListener::bind(("127.0.0.1", fleet.hosts[1].port + 1)).unwrap();
     report.scenario(
         "5 rollout v3 --steps 50,100; its port is taken on the second canary",
-        |_| {
+        |notes| {
             start(&store, &product, &v3, &[50, 100], &key);
             let statuses = fleet.round();
             assert_eq!(
@@ -356,13 +356,20 @@ fn wine_fleet_rollout() {
             );
             let failed = &statuses[1];
             assert_eq!(failed["state"], "rolled_back", "{failed:#}");
-            assert!(
-                failed["error"]
-                    .as_str()
-                    .unwrap()
-                    .contains("Windows Installer rolled back to 2.0.0"),
-                "{failed:#}"
-            );
+            let error = failed["error"].as_str().unwrap();
+            assert!(error.contains("msiexec exit code"), "{failed:#}");
+            if error.contains("the agent reinstalled 2.0.0") {
+                notes.wine_difference(
+                    "the failed v3 upgrade left no product (Wine runs RemoveExistingProducts \
+                     outside the transaction), so the agent reinstalled v2 itself; on Windows the \
+                     installer's own rollback keeps v2 and the agent only reports it",
+                );
+            } else {
+                assert!(
+                    error.contains("Windows Installer rolled back to 2.0.0"),
+                    "{failed:#}"
+                );
+            }
             assert!(
                 !failed["log_tail"].as_str().unwrap().is_empty(),
                 "{failed:#}"

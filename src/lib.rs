@@ -21,6 +21,7 @@ pub mod payload;
 pub mod portable_zip;
 pub mod publish;
 pub mod release;
+pub mod rollout;
 pub mod service_config;
 pub mod site_transform;
 pub mod stamp;

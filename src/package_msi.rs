@@ -116,6 +116,8 @@ pub fn package_model(
         properties,
         commands,
         arp: arp(config),
+        // The host agent (agent/) passes it to roll back; people and Group Policy cannot.
+        downgrade_property: Some("WINRELEASE_ALLOW_DOWNGRADE".into()),
         timestamp: u64::try_from(versioned.stamp.commit_time).unwrap_or(0),
         product,
     })

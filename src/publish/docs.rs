@@ -83,6 +83,68 @@ pub struct ChannelPointer {
     /// Set by a rollback: the version the channel was on before.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rollback_from: Option<String>,
+    /// Set while `version` is being rolled out in steps (see [`crate::rollout`]); pointers
+    /// without it (every pointer written before rollouts existed) keep their bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollout: Option<PointerRollout>,
+}
+
+/// A staged rollout of a pointer's `version`: hosts whose place in line is below `percent`
+/// take it, the others stay on `previous`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PointerRollout {
+    /// The version hosts outside the step keep (and roll back to).
+    pub previous: String,
+    /// SHA-256 of `previous`'s `manifest.json`.
+    pub previous_manifest_sha256: String,
+    /// Share of hosts (by place in line) allowed to take `version`, 1–100.
+    pub percent: u8,
+    /// The planned steps, ascending, ending at 100; `percent` is one of them.
+    pub steps: Vec<u8>,
+    /// Hosts of the current step that may fail their health gate before `advance` halts.
+    pub max_failures: u32,
+    /// Active, or halted (no host moves forward).
+    pub state: RolloutState,
+}
+
+/// Whether a rollout moves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RolloutState {
+    Active,
+    Halted,
+}
+
+impl PointerRollout {
+    /// Checks the rollout of a pointer at `version`.
+    fn validate(&self, version: &semver::Version) -> Result<(), String> {
+        let previous = check_version("rollout.previous", &self.previous)?;
+        if previous.cmp_precedence(version) != std::cmp::Ordering::Less {
+            return Err(format!(
+                "rolls out {version} over {}, which is not older",
+                self.previous
+            ));
+        }
+        check_sha(
+            "rollout.previous_manifest_sha256",
+            &self.previous_manifest_sha256,
+        )?;
+        let ascending = self.steps.windows(2).all(|w| w[0] < w[1]);
+        if !ascending || self.steps.first() == Some(&0) || self.steps.last() != Some(&100) {
+            return Err(format!(
+                "has rollout steps {:?}; steps must ascend from above 0 to 100",
+                self.steps
+            ));
+        }
+        if !self.steps.contains(&self.percent) {
+            return Err(format!(
+                "has rollout percent {}, which is not one of its steps {:?}",
+                self.percent, self.steps
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// The key of the index of `product`.
@@ -197,6 +259,9 @@ impl ChannelPointer {
         }
         parse_rfc3339_utc(&self.expires)
             .ok_or_else(|| format!("expires {:?} is not RFC 3339 UTC", self.expires))?;
+        if let Some(rollout) = &self.rollout {
+            rollout.validate(&version)?;
+        }
         if let Some(from) = &self.rollback_from {
             let from_version = check_version("rollback_from", from)?;
             if from_version.cmp_precedence(&version) != std::cmp::Ordering::Greater {
@@ -323,6 +388,7 @@ mod tests {
             sequence: 7,
             expires: "2026-09-01T00:00:00Z".into(),
             rollback_from: None,
+            rollout: None,
         }
     }
 

@@ -65,19 +65,24 @@ mod store_version;
 mod verify_store;
 
 pub use crash::{CrashHook, CRASH_ENV, FOLDER_CRASH_POINTS, S3_CRASH_POINTS};
-pub use docs::{ChannelPointer, Index, IndexEntry, CHANNELS_DIR, INDEX_FILE};
+pub use docs::{
+    ChannelPointer, Index, IndexEntry, PointerRollout, RolloutState, CHANNELS_DIR, INDEX_FILE,
+};
 pub use environment::{Clock, PublishEnvironment};
 pub use error::PublishError;
 pub use fs_backend::FolderStore;
 pub use lock::{LockError, LockInfo, LockOptions, LOCK_FILE};
 pub use names::check_windows_name;
 pub use pointers::channel_version;
+/// For [`crate::rollout`], which writes channel pointers the same way.
+pub(crate) use pointers::{read_pointer, write_pointer, PointerTarget};
 pub use promote::{promote, rollback};
 pub use publish::publish;
 pub use read::{previous_manifest, read_release_context, StoreView};
 pub use report::{ChannelChange, GpoPackage, PublishReport, VersionOutcome};
 pub use s3_backend::{S3Config, S3Credentials, S3Environment, S3Store};
 pub use store::{Revision, SourceFile, Store, StoreError, StoredObject, VersionListing};
+pub(crate) use store_version::verified_target;
 pub use verify_store::{verify_store, StoreCheck, StoreCheckStatus, StoreReport};
 
 /// Opens the store at `location`: `s3://bucket[/prefix]` (endpoint, region and credentials

@@ -9,7 +9,7 @@ use minisig::PublicKey;
 use serde::Serialize;
 
 use super::docs::{self, channel_file, channel_key, index_key, Opened, MAX_DOC_BYTES};
-use super::docs::{ChannelPointer, Index, IndexEntry, CHANNELS_DIR, INDEX_FILE};
+use super::docs::{ChannelPointer, Index, IndexEntry, PointerRollout, CHANNELS_DIR, INDEX_FILE};
 use super::error::PublishError;
 use super::names::check_product;
 use super::report::ChannelChange;
@@ -156,6 +156,8 @@ pub(crate) struct PointerTarget<'a> {
     pub manifest_expires: i64,
     /// Set for a rollback: the version the channel goes back from.
     pub rollback_from: Option<String>,
+    /// Set while the target is rolled out in steps.
+    pub rollout: Option<PointerRollout>,
 }
 
 /// A pointer's expiry: its manifest's, or `pointer_validity_days` from now if earlier.
@@ -190,6 +192,7 @@ pub(crate) fn write_pointer(
     };
     if let Some((pointer, _)) = current {
         if target.rollback_from.is_none()
+            && pointer.rollout == target.rollout
             && pointer.version == target.version
             && pointer.manifest_sha256 == target.manifest_sha256.to_hex()
             && pointer.expires == change.expires
@@ -208,6 +211,7 @@ pub(crate) fn write_pointer(
         sequence: change.sequence,
         expires: change.expires.clone(),
         rollback_from: target.rollback_from.clone(),
+        rollout: target.rollout.clone(),
     };
     let bytes = seal(
         &pointer,

@@ -136,6 +136,7 @@ fn move_channel(
         manifest_sha256: target.manifest_sha256,
         manifest_expires: target.manifest.expires_unix().unwrap_or(options.now),
         rollback_from,
+        rollout: None,
     };
     let change = write_pointer(
         store,

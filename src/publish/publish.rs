@@ -189,6 +189,7 @@ impl VerifiedRelease {
             manifest_sha256: self.manifest_sha256,
             manifest_expires: self.manifest_expires,
             rollback_from: None,
+            rollout: None,
         }
     }
 }

@@ -368,6 +368,11 @@ impl Prefix {
         self.run_program("wine", args, Duration::from_secs(60))
     }
 
+    /// `wine PROGRAM ARGS…` with a longer deadline (an agent's poll installs and waits).
+    pub fn wine_within(&mut self, args: &[&str], timeout: Duration) -> Run {
+        self.run_program("wine", args, timeout)
+    }
+
     fn wineserver(&mut self, args: &[&str]) -> Run {
         self.run_program("wineserver", args, Duration::from_secs(60))
     }

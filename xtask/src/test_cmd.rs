@@ -51,6 +51,12 @@ pub fn run() -> Result<()> {
             .current_dir(root.join("service")),
     )?;
     run_step(
+        "go test (agent)",
+        Command::new("go")
+            .args(["test", "./..."])
+            .current_dir(root.join("agent")),
+    )?;
+    run_step(
         "cargo test (workspace)",
         Command::new(env!("CARGO"))
             .args(["test", "--workspace", "--release"])

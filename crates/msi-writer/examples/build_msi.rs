@@ -62,6 +62,7 @@ fn main() {
         properties: vec![],
         commands: vec![],
         arp: Arp::default(),
+        downgrade_property: None,
         timestamp: 1_700_000_000,
     };
     let start = Instant::now();

@@ -41,6 +41,11 @@ pub struct Package {
     pub commands: Vec<ExeCommand>,
     /// Add/Remove Programs entries.
     pub arp: Arp,
+    /// A public property that, set to `1` on the msiexec command line, lets this package
+    /// replace a newer installed version of the product (a host agent's rollback). Without it
+    /// on the command line a downgrade is refused as always; Group Policy cannot pass
+    /// properties, so it always gets the refusal. `None`: downgrades are always refused.
+    pub downgrade_property: Option<String>,
     /// Unix time in seconds used for every timestamp in the package (summary information, cabinet
     /// file dates); the caller passes the commit time so builds are reproducible.
     pub timestamp: u64,

@@ -664,3 +664,45 @@ fn empty_folders_get_a_create_folder_component_each() {
     assert_eq!(components.len(), report.component_count);
     assert_eq!(components[&format!("WrFolder.{logs}")][2], logs);
 }
+
+#[test]
+fn a_downgrade_property_lets_only_its_caller_replace_a_newer_version() {
+    if !require_tool("msiinfo") {
+        return;
+    }
+    let dir = temp_dir();
+    let mut pkg = hello_package(ProductVersion(1, 2, 3));
+    pkg.downgrade_property = Some("WINRELEASE_ALLOW_DOWNGRADE".into());
+    let (msi, _) = build(&pkg, dir.path(), "hello_1.2.3_x64.msi");
+    let findings = lint(&msi).unwrap();
+    assert!(
+        findings.iter().all(|f| f.severity != Severity::Error),
+        "{findings:#?}"
+    );
+    let mut upgrade = export(&msi, "Upgrade");
+    upgrade.sort();
+    let code = "{6B0E1F4C-3C2D-4E7A-9B1F-2A5C8D9E0F11}";
+    // Newer versions: still detected for the refusal, and removed when the property is set.
+    assert_eq!(
+        upgrade[1],
+        [code, "1.2.3", "", "", "1", "", "WRDOWNGRADEFOUND"]
+    );
+    assert_eq!(
+        upgrade[2],
+        [code, "1.2.3", "", "", "2", "", "NEWERVERSIONFOUND"]
+    );
+    let launch = export(&msi, "LaunchCondition");
+    assert_eq!(
+        launch[0][0],
+        "Installed OR NOT NEWERVERSIONFOUND OR WINRELEASE_ALLOW_DOWNGRADE=\"1\""
+    );
+    assert_eq!(
+        export_row(&msi, "Property", "WINRELEASE_ALLOW_DOWNGRADE")[1],
+        "0"
+    );
+    let secure = export_row(&msi, "Property", "SecureCustomProperties");
+    assert!(
+        secure[1].contains("WINRELEASE_ALLOW_DOWNGRADE;WRDOWNGRADEFOUND"),
+        "{secure:?}"
+    );
+}

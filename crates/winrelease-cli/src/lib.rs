@@ -11,6 +11,7 @@ mod init;
 mod progress;
 mod release_cmd;
 pub mod repro;
+mod rollout_cmds;
 mod site_cmds;
 mod stage_cmds;
 mod store_cmds;
@@ -86,6 +87,9 @@ pub enum Command {
     /// Add winrelease to an existing Go repository: an xtask crate, the release configuration
     /// filled in from what the repository holds, the cargo alias and two GitHub workflows.
     Init(init::InitArgs),
+    /// Staged rollout to the host agents: start, status, advance, halt, abort.
+    #[command(subcommand)]
+    Rollout(rollout_cmds::RolloutCommand),
     /// Lint an MSI: our package rules and the ICE checks that can run on Linux.
     LintMsi {
         /// The .msi to check (ours or anyone's, e.g. one made by wixl).
@@ -168,6 +172,7 @@ pub fn run(global: &GlobalArgs, command: Command) -> Result<i32> {
         Command::Promote(args) => store_cmds::promote(&load(&global.manifest_path)?, args),
         Command::Rollback(args) => store_cmds::rollback(&load(&global.manifest_path)?, args),
         Command::VerifyStore(args) => store_cmds::verify_store(args),
+        Command::Rollout(cmd) => rollout_cmds::run(&load(&global.manifest_path)?, cmd),
         Command::Repro(args) => repro::run(args, global.manifest_path.as_deref()),
         Command::Stamp => stage_cmds::stamp(&load(&global.manifest_path)?),
         Command::Build => stage_cmds::build(&load(&global.manifest_path)?, global.verbose),

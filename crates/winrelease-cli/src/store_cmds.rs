@@ -64,7 +64,7 @@ pub struct VerifyStoreArgs {
     product: Option<String>,
 }
 
-fn location(project: &Project, args: &StoreArgs) -> String {
+pub(crate) fn location(project: &Project, args: &StoreArgs) -> String {
     let options = ReleaseOptions {
         store: args.store.clone(),
         ..ReleaseOptions::default()
@@ -72,7 +72,7 @@ fn location(project: &Project, args: &StoreArgs) -> String {
     release::store_location(project, &options)
 }
 
-fn key(project: &Project, args: &StoreArgs) -> Result<keys::ReleaseKey> {
+pub(crate) fn key(project: &Project, args: &StoreArgs) -> Result<keys::ReleaseKey> {
     let mut settings = KeySettings::new(&project.out_dir());
     settings.key_file = args.key.clone();
     Ok(keys::load_release_key(

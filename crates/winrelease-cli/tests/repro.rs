@@ -57,6 +57,7 @@ fn package(timestamp: u64) -> Package {
         properties: vec![],
         commands: vec![],
         arp: Arp::default(),
+        downgrade_property: None,
         timestamp,
     }
 }

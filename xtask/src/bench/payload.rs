@@ -264,6 +264,7 @@ pub fn package(payload: &Payload) -> Result<mw::Package> {
         properties: vec![],
         commands: vec![],
         arp: mw::Arp::default(),
+        downgrade_property: None,
         timestamp: TIMESTAMP,
     })
 }

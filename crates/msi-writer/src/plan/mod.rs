@@ -29,7 +29,7 @@ use crate::guid::Guid;
 use crate::model::*;
 use crate::names::{check_optional_text, check_text};
 
-pub(crate) use properties::{NEWER_FOUND, NEWER_VERSION, OLDER_FOUND};
+pub(crate) use properties::{DOWNGRADE_FOUND, NEWER_FOUND, NEWER_VERSION, OLDER_FOUND};
 
 use checks::check_guid;
 use tree::Tree;

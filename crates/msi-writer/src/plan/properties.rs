@@ -19,6 +19,8 @@ pub(crate) const OLDER_FOUND: &str = "OLDERVERSIONFOUND";
 pub(crate) const NEWER_FOUND: &str = "NEWERVERSIONFOUND";
 /// The newer installed version's DisplayVersion (AppSearch).
 pub(crate) const NEWER_VERSION: &str = "NEWERVERSION";
+/// Set by FindRelatedProducts to the newer versions a permitted downgrade removes.
+pub(crate) const DOWNGRADE_FOUND: &str = "WRDOWNGRADEFOUND";
 
 /// Properties the writer sets itself.
 pub(super) const RESERVED_PROPERTIES: &[&str] = &[
@@ -37,10 +39,22 @@ pub(super) const RESERVED_PROPERTIES: &[&str] = &[
     OLDER_FOUND,
     NEWER_FOUND,
     NEWER_VERSION,
+    DOWNGRADE_FOUND,
 ];
 
 /// Checks every public property of the model.
 pub(super) fn check_properties(plan: &Plan<'_>) -> Result<(), MsiError> {
+    if let Some(name) = &plan.pkg.downgrade_property {
+        check_public_property_name("downgrade_property", name)?;
+        if RESERVED_PROPERTIES.contains(&name.as_str())
+            || plan.pkg.properties.iter().any(|p| &p.name == name)
+        {
+            return Err(MsiError::ReservedName {
+                kind: "property",
+                key: name.clone(),
+            });
+        }
+    }
     let directory_keys: HashSet<&str> = plan.dirs.iter().map(|d| d.key.as_str()).collect();
     let mut property_names = HashSet::new();
     for (i, property) in plan.pkg.properties.iter().enumerate() {

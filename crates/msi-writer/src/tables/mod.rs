@@ -20,7 +20,7 @@ mod sequences;
 use crate::database::{row, Cell, Database};
 use crate::model::*;
 use crate::names::escape_formatted;
-use crate::plan::{Plan, NEWER_FOUND, NEWER_VERSION, OLDER_FOUND};
+use crate::plan::{Plan, DOWNGRADE_FOUND, NEWER_FOUND, NEWER_VERSION, OLDER_FOUND};
 use crate::schema::*;
 use crate::MsiError;
 
@@ -85,6 +85,11 @@ fn properties(plan: &Plan<'_>, db: &mut Database) {
     for property in &pkg.properties {
         add(&property.name, property.value.clone());
     }
+    if let Some(allow) = &pkg.downgrade_property {
+        // A default, so the launch condition never depends on a missing property; only a
+        // command line (or a transform made for the purpose) sets it to 1.
+        add(allow, "0".to_string());
+    }
 
     // Public properties the server side of a managed (elevated or Group Policy) install may take
     // from the client: the upgrade detection results, the install directory and our settings.
@@ -95,6 +100,9 @@ fn properties(plan: &Plan<'_>, db: &mut Database) {
         pkg.install_dir.property.clone(),
     ];
     secure.extend(pkg.properties.iter().map(|p| p.name.clone()));
+    if let Some(allow) = &pkg.downgrade_property {
+        secure.extend([DOWNGRADE_FOUND.to_string(), allow.clone()]);
+    }
     let mut hidden = Vec::new();
     if let Some(ServiceSpec {
         account:
@@ -373,12 +381,27 @@ fn upgrade(plan: &Plan<'_>, db: &mut Database) {
             2 | 0x10, // raw value, 64-bit registry view
         ],
     );
+    let mut condition = format!("Installed OR NOT {NEWER_FOUND}");
+    if let Some(allow) = &plan.pkg.downgrade_property {
+        // Asked for on the command line: newer versions are removed like older ones
+        // (RemoveExistingProducts), and the launch condition lets the install through.
+        db.add(
+            &UPGRADE,
+            row![
+                &code,
+                &version,
+                Cell::Null,
+                Cell::Null,
+                UPGRADE_MIGRATE_FEATURES,
+                Cell::Null,
+                DOWNGRADE_FOUND
+            ],
+        );
+        condition.push_str(&format!(" OR {allow}=\"1\""));
+    }
     db.add(
         &LAUNCH_CONDITION,
-        row![
-            format!("Installed OR NOT {NEWER_FOUND}"),
-            downgrade_message(&product.name, &version),
-        ],
+        row![condition, downgrade_message(&product.name, &version)],
     );
 }
 

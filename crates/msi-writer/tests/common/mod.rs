@@ -172,6 +172,7 @@ pub fn hello_package(version: ProductVersion) -> Package {
             comments: None,
         },
         timestamp: 1_700_000_000,
+        downgrade_property: None,
     }
 }
 

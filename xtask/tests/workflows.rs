@@ -351,18 +351,7 @@ fn two_fresh_runners_chain_their_releases_through_the_s3_store() {
         github.path(),
         &repository("v0.9.0", &secrets, &s3_secrets, &vars),
     );
-    let run = &runs["release"];
-    assert_eq!(
-        run.failed_step,
-        Some(("Release".into(), Some(2))),
-        "{}",
-        run.log
-    );
-    assert!(
-        run.log.contains("never moves a channel backwards"),
-        "{}",
-        run.log
-    );
+    assert_refused(&runs, "never moves a channel backwards");
     assert!(
         !older.path().join("target/winrelease/0.9.0").exists(),
         "refused before building"
@@ -435,18 +424,7 @@ fn without_a_store_the_previous_github_release_is_fetched_with_gh() {
         github.path(),
         &repository("v0.9.0", &secrets, &[], &[]),
     );
-    let run = &runs["release"];
-    assert_eq!(
-        run.failed_step,
-        Some(("Release".into(), Some(2))),
-        "{}",
-        run.log
-    );
-    assert!(
-        run.log.contains("channel stable is at 1.0.1"),
-        "{}",
-        run.log
-    );
+    assert_refused(&runs, "channel stable is at 1.0.1");
 }
 
 #[test]
@@ -470,6 +448,12 @@ fn a_tampered_previous_github_release_is_refused_before_building() {
         github.path(),
         &repository("v1.0.1", &secrets, &[], &[]),
     );
+    assert_refused(&runs, "but its signed manifest says");
+    assert!(!second.path().join("target/winrelease/1.0.1").exists());
+}
+
+/// The release step stopped with exit 2 (refused by a safety rule), saying `why`.
+fn assert_refused(runs: &BTreeMap<String, JobRun>, why: &str) {
     let run = &runs["release"];
     assert_eq!(
         run.failed_step,
@@ -477,12 +461,7 @@ fn a_tampered_previous_github_release_is_refused_before_building() {
         "{}",
         run.log
     );
-    assert!(
-        run.log.contains("but its signed manifest says"),
-        "{}",
-        run.log
-    );
-    assert!(!second.path().join("target/winrelease/1.0.1").exists());
+    assert!(run.log.contains(why), "{}", run.log);
 }
 
 fn sha256_hex(path: &Path) -> String {

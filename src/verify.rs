@@ -179,6 +179,32 @@ pub fn verify_release(
     }
 }
 
+/// Checks only a manifest and its signature (`manifest.json.minisig` next to it), as for a
+/// previous release fetched without its other files; expiry is not checked (a release chains
+/// to its predecessor however old it is).
+pub fn verify_manifest_signature(
+    manifest_path: &Path,
+    public_key: &PublicKey,
+) -> Result<Verified, VerifyFailure> {
+    let mut run = Run { lines: Vec::new() };
+    let checked = run.manifest(manifest_path).and_then(|(manifest, bytes)| {
+        run.manifest_signature(public_key, &manifest, manifest_path, &bytes)
+            .map(|()| manifest)
+    });
+    match checked {
+        Ok(manifest) => Ok(Verified {
+            lines: run.lines,
+            manifest,
+            manifest_path: manifest_path.to_path_buf(),
+        }),
+        Err((check, error)) => Err(VerifyFailure {
+            passed: run.lines,
+            check,
+            error: Box::new(error),
+        }),
+    }
+}
+
 type Step<T> = Result<T, (String, VerifyError)>;
 
 struct Run {

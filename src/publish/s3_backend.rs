@@ -228,6 +228,8 @@ impl S3Store {
     /// Connects to the bucket of `config` (no request is made until the first operation).
     pub fn new(config: &S3Config) -> Result<S3Store, StoreError> {
         let location = format!("s3://{}/{}", config.bucket, config.prefix);
+        // TLS runs on ring (see Cargo.toml): made rustls's process default on first use.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let mut builder = AmazonS3Builder::new();
         // As `AmazonS3Builder::from_env` would, from the variables the caller read.
         for (name, value) in &config.environment {

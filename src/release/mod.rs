@@ -12,6 +12,7 @@
 
 mod execute;
 mod plan;
+mod previous;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -28,6 +29,7 @@ use crate::verify::{self, CheckLine};
 
 pub use execute::execute;
 pub use plan::{plan, store_location, StoreView};
+pub use previous::{read_previous_folder, PreviousFolder};
 
 /// Channel a `--snapshot` release goes to unless another (non-stable) one is named.
 pub const SNAPSHOT_CHANNEL: &str = "snapshot";
@@ -43,6 +45,9 @@ pub struct ReleaseOptions {
     pub store: Option<String>,
     /// A secret key file, when not given through the environment.
     pub key_file: Option<PathBuf>,
+    /// A folder holding the previous release's manifest and MSI (e.g. from the previous
+    /// GitHub Release), used when the store has none; an empty folder means there is none.
+    pub previous: Option<PathBuf>,
 }
 
 /// Where the signing key will come from.

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
+use super::previous;
 use super::{
     KeyPlan, PlannedArtifact, ReleaseError, ReleaseOptions, ReleasePlan, SNAPSHOT_CHANNEL,
 };
@@ -52,10 +53,22 @@ pub fn plan(
     let key = key_plan(project, env, options)?;
     let signing_key = load_signing_key(project, env, &key)?;
     let store = store_location(project, options);
-    let store_view = match &signing_key {
+    let mut store_view = match &signing_key {
         Some(key) => read_store_view(project, env, &store, &channel, stamp, key)?,
         None => StoreView::default(),
     };
+    if let Some(dir) = &options.previous {
+        let public_key = signing_key.as_ref().map(|k| k.public_key());
+        let (product, version) = (&config.product, &stamp.version);
+        previous::apply_previous_folder(
+            &mut store_view,
+            dir,
+            product,
+            &channel,
+            version,
+            public_key.as_ref(),
+        )?;
+    }
     refuse_channel_backwards(&store_view, &channel, &stamp.version)?;
     // What ships besides the exes is read and checked now, so a broken config template or a
     // glob that matches nothing stops the release before anything is built.

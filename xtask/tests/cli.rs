@@ -262,19 +262,17 @@ fn the_release_workflow_runs_the_readme_command() {
         ["cargo xtask release --snapshot", "cargo xtask test"],
         "{block}"
     );
-    // The release workflow runs the same release command (a tag build: no --snapshot).
+    // The release workflow runs the same release command (a tag build: no --snapshot), given
+    // the previous release it fetched (tests/workflows.rs runs it).
     assert!(
         workflow
             .lines()
-            .any(|l| l.trim() == "run: cargo xtask release"),
+            .any(|l| l.trim() == "run: cargo xtask release --previous target/winrelease/previous"),
         "{workflow}"
     );
     assert!(workflow.contains("fetch-depth: 0"));
-    // CI and .ci/run run the README's test command.
-    assert!(
-        ci.lines().any(|l| l.trim() == "run: cargo xtask test"),
-        "{ci}"
-    );
+    // CI runs .ci/run, which runs the README's test command.
+    assert!(ci.lines().any(|l| l.trim() == "run: .ci/run"), "{ci}");
     assert!(
         ci_run.lines().any(|l| l.trim() == "cargo xtask test"),
         "{ci_run}"

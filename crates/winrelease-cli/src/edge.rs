@@ -20,6 +20,15 @@ pub fn fresh_guid() -> String {
     uuid::Uuid::new_v4().to_string().to_uppercase()
 }
 
+/// The release store when `--store` is not given (the repository variable the release
+/// workflow passes); it wins over the config's `store`.
+pub const ENV_STORE: &str = "WINRELEASE_STORE";
+
+/// `--store`, else [`ENV_STORE`].
+pub fn store_override(flag: Option<String>) -> Option<String> {
+    flag.or_else(|| var(ENV_STORE))
+}
+
 /// The wall clock, Unix seconds.
 pub fn now() -> i64 {
     SystemTime::now()
@@ -107,7 +116,8 @@ fn s3_environment() -> S3Environment {
         .find_map(|var| std::env::var(var).ok().filter(|v| !v.trim().is_empty()));
     let variables = std::env::vars_os()
         .filter_map(|(name, value)| Some((name.into_string().ok()?, value.into_string().ok()?)))
-        .filter(|(name, _)| name.starts_with("AWS_"))
+        // Empty counts as unset: a workflow passes unset repository variables as "".
+        .filter(|(name, value)| name.starts_with("AWS_") && !value.trim().is_empty())
         .map(|(name, value)| (name, value.into()))
         .collect();
     S3Environment {

@@ -7,6 +7,7 @@
 //! one place that prints an error and ends the process.
 
 pub mod edge;
+mod fetch_previous;
 mod init;
 mod progress;
 mod release_cmd;
@@ -101,6 +102,9 @@ pub enum Command {
     Transform(site_cmds::TransformArgs),
     /// Group Policy readiness report for an MSI, its transforms and the previous release's MSI.
     GpoCheck(site_cmds::GpoCheckArgs),
+    /// Before a CI release: with no release store configured, fetch the previous GitHub
+    /// Release's manifest and MSI (with `gh`) for `release --previous`.
+    FetchPrevious(fetch_previous::FetchPreviousArgs),
 }
 
 /// Options of `release` and `plan`.
@@ -125,6 +129,10 @@ pub struct ReleaseArgs {
     /// Secret key file (otherwise WINRELEASE_SECRET_KEY, or the development key outside CI).
     #[arg(long)]
     key: Option<PathBuf>,
+    /// A folder with the previous release's manifest.json(.minisig) and MSI (what
+    /// `fetch-previous` writes), used when the store has no earlier release.
+    #[arg(long, value_name = "DIR")]
+    previous: Option<PathBuf>,
 }
 
 impl ReleaseArgs {
@@ -133,8 +141,9 @@ impl ReleaseArgs {
             options: winrelease::release::ReleaseOptions {
                 snapshot: self.snapshot,
                 channel: self.channel,
-                store: self.store,
+                store: edge::store_override(self.store),
                 key_file: self.key,
+                previous: self.previous,
             },
             dry_run: self.dry_run || dry_run,
             json: self.json,
@@ -168,6 +177,7 @@ pub fn run(global: &GlobalArgs, command: Command) -> Result<i32> {
         Command::LintMsi { file } => stage_cmds::lint_msi(&file),
         Command::Transform(args) => site_cmds::transform(args),
         Command::GpoCheck(args) => site_cmds::gpo_check(args),
+        Command::FetchPrevious(args) => fetch_previous::run(&load(&global.manifest_path)?, args),
         Command::Publish(args) => store_cmds::publish(&load(&global.manifest_path)?, args),
         Command::Promote(args) => store_cmds::promote(&load(&global.manifest_path)?, args),
         Command::Rollback(args) => store_cmds::rollback(&load(&global.manifest_path)?, args),

@@ -66,7 +66,7 @@ pub struct VerifyStoreArgs {
 
 pub(crate) fn location(project: &Project, args: &StoreArgs) -> String {
     let options = ReleaseOptions {
-        store: args.store.clone(),
+        store: crate::edge::store_override(args.store.clone()),
         ..ReleaseOptions::default()
     };
     release::store_location(project, &options)

@@ -9,6 +9,7 @@
 //! cabinet and hashing code (and their dependencies) are many times slower unoptimized, and the
 //! release profile is what users run, so that is what is measured.
 
+mod cold_build;
 mod e2e;
 mod gomsi;
 mod hashing;
@@ -37,6 +38,8 @@ pub enum Part {
     Hash,
     /// End-to-end release, cold and warm, vs go build.
     E2e,
+    /// `cargo build --release -p xtask` into an empty target folder: a fresh clone's first run.
+    ColdBuild,
 }
 
 /// `cargo xtask bench` options.
@@ -118,7 +121,7 @@ pub fn run(args: BenchArgs, manifest_path: Option<&Path>) -> Result<i32> {
     let reps = args.reps.unwrap_or(if args.quick { 2 } else { 5 }).max(1);
     let cold_reps = args.cold_reps.unwrap_or(reps).max(1);
     let parts = if args.only.is_empty() {
-        vec![Part::Msi, Part::Hash, Part::E2e]
+        vec![Part::Msi, Part::Hash, Part::E2e, Part::ColdBuild]
     } else {
         args.only.clone()
     };
@@ -140,7 +143,7 @@ pub fn run(args: BenchArgs, manifest_path: Option<&Path>) -> Result<i32> {
     );
 
     let clone = work.join("clone");
-    let needs_clone = parts.contains(&Part::Msi) || parts.contains(&Part::E2e);
+    let needs_clone = parts.iter().any(|p| *p != Part::Hash);
     if needs_clone {
         let commit = e2e::clone_head(&root, &clone)?;
         eprintln!("bench: measuring commit {commit} (a fresh clone of HEAD; uncommitted changes are not measured)");
@@ -175,6 +178,14 @@ pub fn run(args: BenchArgs, manifest_path: Option<&Path>) -> Result<i32> {
         match e2e::run(&xtask, &work, &clone, cold_reps, reps) {
             Ok(e) => rep.e2e = Some(e),
             Err(err) => record_failure(&mut rep, "end-to-end", err),
+        }
+    }
+
+    if parts.contains(&Part::ColdBuild) {
+        eprintln!("bench: cold xtask build (several minutes)…");
+        match cold_build::run(&clone, &work) {
+            Ok(c) => rep.cold_build = Some(c),
+            Err(err) => record_failure(&mut rep, "cold build", err),
         }
     }
 

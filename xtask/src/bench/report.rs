@@ -56,6 +56,7 @@ pub struct Report {
     pub msi: Vec<PayloadResult>,
     pub hashing: Option<HashResult>,
     pub e2e: Option<E2eResult>,
+    pub cold_build: Option<super::cold_build::ColdBuild>,
     pub targets: Vec<Target>,
     pub skipped: Vec<String>,
     pub notes: Vec<String>,
@@ -104,6 +105,7 @@ impl Report {
             msi: Vec::new(),
             hashing: None,
             e2e: None,
+            cold_build: None,
             targets: Vec::new(),
             skipped: Vec::new(),
             notes: Vec::new(),
@@ -182,6 +184,14 @@ impl Report {
                 ),
                 measured: mb(big.ours.peak_rss),
                 pass: Some(big.ours.peak_rss <= limit),
+            });
+        }
+        if let Some(c) = &self.cold_build {
+            t.push(Target {
+                name: format!("cold xtask build: {}", c.command),
+                goal: "≤ 120 s".into(),
+                measured: format!("{:.0} s, {} crates", c.wall_s, c.units),
+                pass: Some(c.wall_s <= 120.0),
             });
         }
         self.targets = t;

@@ -3,7 +3,9 @@
 //! S3 has no rename and no multi-object transaction, so atomicity rests on conditional writes:
 //!
 //! * A version's objects are uploaded with `If-None-Match: *` (create only), its
-//!   `manifest.json` last. A version is visible, to [`Store::list_versions`] and to readers,
+//!   `manifest.json` last; files larger than a part stream from disk in a multipart upload
+//!   that reaches its key create-only too (see [`super::s3_stream`]), so memory does not grow
+//!   with the release. A version is visible, to [`Store::list_versions`] and to readers,
 //!   only once its `manifest.json` exists; objects of a version prefix without one are the
 //!   leftovers of an interrupted upload, removed by the next publish.
 //! * Index and channel pointers are single objects replaced with `If-Match: <ETag>` (or
@@ -11,38 +13,49 @@
 //! * The lock is an object created with `If-None-Match: *`; a stale one is taken over with
 //!   `If-Match` on the ETag that was judged stale.
 //!
+//! Downloads stream to disk, each hashed as it arrives and refused when it is an artifact
+//! whose SHA-256 is not the one the version's `manifest.json` lists.
+//!
 //! Requests are retried a bounded number of times within a bounded time; when the endpoint
 //! stays unreachable the error says so and nothing was changed.
 //!
 //! `object_store` is async; a current-thread Tokio runtime owned by the store runs each call,
 //! so the rest of winrelease stays synchronous.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, UNIX_EPOCH};
 
-use object_store::aws::{AmazonS3, AmazonS3Builder};
+use futures_util::StreamExt;
+
+use object_store::aws::{AmazonS3, AmazonS3Builder, S3CopyIfNotExists};
 use object_store::path::Path as ObjectPath;
 use object_store::{
-    BackoffConfig, ClientOptions, ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload,
-    RetryConfig, UpdateVersion,
+    BackoffConfig, ClientOptions, CopyMode, CopyOptions, ObjectStore, ObjectStoreExt, PutMode,
+    PutOptions, PutPayload, RetryConfig, UpdateVersion,
 };
 use zeroize::Zeroizing;
 
 use super::crash::CrashHook;
 use super::lock::LOCK_FILE;
 use super::names::sort_versions;
+use super::s3_stream::{
+    download, hash_object, upload_multipart, Download, S3Transfer, TransferError,
+    MAX_OBJECT_BYTES,
+};
 use super::store::{
     check_copied, Revision, SourceFile, Store, StoreError, StoredObject, VersionListing,
 };
-use crate::digest::hash_reader;
-use crate::fsio::IoContext;
-use crate::manifest::MANIFEST_FILE;
+use crate::digest::Sha256Digest;
+use crate::fsio::{IoContext, IoError};
+use crate::manifest::{Manifest, MANIFEST_FILE, MAX_MANIFEST_BYTES};
 
-/// Largest single object uploaded (S3's single-PUT limit is 5 GiB; a release is far smaller).
-const MAX_OBJECT_BYTES: u64 = 4 << 30;
+/// The sub-prefix of a version where multipart uploads are staged before their create-only
+/// copy to the real key; readers never look under it, leftover cleaning removes it.
+const UPLOAD_DIR: &str = ".upload";
 
 /// Static credentials for the S3 endpoint. `Debug` never shows the secret.
 #[derive(Clone)]
@@ -143,6 +156,7 @@ pub struct S3Store {
     prefix: String,
     endpoint: String,
     crash: CrashHook,
+    transfer: S3Transfer,
 }
 
 impl fmt::Debug for S3Store {
@@ -259,6 +273,8 @@ impl S3Store {
             }
         }
         let client = builder
+            // A multipart upload reaches its key create-only through a copy (see s3_stream).
+            .with_copy_if_not_exists(S3CopyIfNotExists::Multipart)
             .with_client_options(client_options)
             .with_retry(RetryConfig {
                 backoff: BackoffConfig {
@@ -290,7 +306,15 @@ impl S3Store {
                 .clone()
                 .unwrap_or_else(|| "AWS S3".to_string()),
             crash: CrashHook::default(),
+            transfer: S3Transfer::default(),
         })
+    }
+
+    /// The same store, moving files larger than `transfer.part_bytes` in parts of that size
+    /// (the default is [`S3Transfer::default`]).
+    pub fn with_transfer(mut self, transfer: S3Transfer) -> S3Store {
+        self.transfer = transfer.normalized();
+        self
     }
 
     /// The same store, aborting the process at the step `crash` names (tests).
@@ -405,6 +429,29 @@ impl S3Store {
         }
     }
 
+    /// Removes every object under `prefix/`, staged uploads included.
+    fn delete_all(&self, prefix: &str) -> Result<(), StoreError> {
+        let root = self.object_path(prefix);
+        let paths = self
+            .runtime
+            .block_on(async {
+                let mut listing = self.client.list(Some(&root));
+                let mut paths = Vec::new();
+                while let Some(meta) = listing.next().await {
+                    paths.push(meta?.location);
+                }
+                Ok::<_, object_store::Error>(paths)
+            })
+            .map_err(|e| self.fail("listing", prefix, &e))?;
+        for path in paths {
+            match self.runtime.block_on(self.client.delete(&path)) {
+                Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+                Err(e) => return Err(self.fail("deleting", prefix, &e)),
+            }
+        }
+        Ok(())
+    }
+
     /// Versions with their `manifest.json` (complete) and without (interrupted uploads).
     fn scan_versions(&self, product: &str) -> Result<(Vec<String>, Vec<String>), StoreError> {
         let (_, prefixes) = self.list_dir(product)?;
@@ -414,34 +461,152 @@ impl S3Store {
             if semver::Version::parse(&name).is_err() {
                 continue;
             }
-            let (objects, _) = self.list_dir(&format!("{product}/{name}"))?;
+            let (objects, staged) = self.list_dir(&format!("{product}/{name}"))?;
             if objects.iter().any(|object| object == MANIFEST_FILE) {
                 complete.push(name);
-            } else if !objects.is_empty() {
+            } else if !objects.is_empty() || !staged.is_empty() {
                 partial.push(name);
             }
         }
         sort_versions(&mut complete);
         Ok((complete, partial))
     }
-}
 
-fn read_source(file: &SourceFile) -> Result<Vec<u8>, StoreError> {
-    let handle = fs::File::open(&file.path).at("reading", &file.path)?;
-    let mut bytes = Vec::new();
-    handle
-        .take(MAX_OBJECT_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .at("reading", &file.path)?;
-    if bytes.len() as u64 > MAX_OBJECT_BYTES {
-        return Err(StoreError::TooLarge {
-            location: file.path.display().to_string(),
-            max: MAX_OBJECT_BYTES,
-        });
+    fn transfer_failed(
+        &self,
+        operation: &'static str,
+        key: &str,
+        (io_context, path): (&'static str, &Path),
+        err: TransferError,
+    ) -> StoreError {
+        match err {
+            TransferError::Io(e) => IoError::new(io_context, path, e).into(),
+            TransferError::S3(e) => self.fail(operation, key, &e),
+        }
     }
-    let found = hash_reader(&bytes[..]).at("reading", &file.path)?.sha256;
-    check_copied(file, found)?;
-    Ok(bytes)
+
+    /// Uploads `file` to `<prefix>/<name>`, create-only, refusing bytes other than the verified
+    /// ones; `Ok(false)` when the key already holds other bytes. Files up to one part go in one
+    /// PUT; larger ones stream in parts to a staging key, then are copied create-only.
+    fn upload(&self, prefix: &str, file: &SourceFile) -> Result<bool, StoreError> {
+        let key = format!("{prefix}/{}", file.name);
+        let mut handle = fs::File::open(&file.path).at("reading", &file.path)?;
+        let size = handle.metadata().at("reading", &file.path)?.len();
+        if size > MAX_OBJECT_BYTES {
+            return Err(StoreError::TooLarge {
+                location: file.path.display().to_string(),
+                max: MAX_OBJECT_BYTES,
+            });
+        }
+        if size <= self.transfer.part_bytes as u64 {
+            let mut bytes = Vec::new();
+            (&mut handle)
+                .take(self.transfer.part_bytes as u64 + 1)
+                .read_to_end(&mut bytes)
+                .at("reading", &file.path)?;
+            check_copied(file, Sha256Digest::of(&bytes))?;
+            return self.put(&key, &bytes, PutMode::Create);
+        }
+        let staged_key = format!("{prefix}/{UPLOAD_DIR}/{}", file.name);
+        let staged = self.object_path(&staged_key);
+        let sent = self
+            .runtime
+            .block_on(upload_multipart(
+                &self.client,
+                &staged,
+                &mut handle,
+                self.transfer,
+            ))
+            .map_err(|e| self.transfer_failed("uploading", &staged_key, ("reading", &file.path), e));
+        let placed = sent.and_then(|found| {
+            check_copied(file, found)?;
+            self.copy_create(&staged, &key, found)
+        });
+        let cleaned = self.delete(&staged_key);
+        let placed = placed?;
+        cleaned?;
+        Ok(placed)
+    }
+
+    /// Server-side copy of `from` to `key`, create-only; `Ok(false)` when `key` exists with
+    /// bytes other than `sha256` (the same bytes: a retried request whose first attempt won).
+    fn copy_create(
+        &self,
+        from: &ObjectPath,
+        key: &str,
+        sha256: Sha256Digest,
+    ) -> Result<bool, StoreError> {
+        let to = self.object_path(key);
+        let options = CopyOptions::new().with_mode(CopyMode::Create);
+        match self
+            .runtime
+            .block_on(self.client.copy_opts(from, &to, options))
+        {
+            Ok(()) => Ok(true),
+            Err(object_store::Error::AlreadyExists { .. })
+            | Err(object_store::Error::Precondition { .. }) => {
+                let current = self.runtime.block_on(hash_object(&self.client, &to));
+                Ok(matches!(current, Ok(Some(found)) if found == sha256))
+            }
+            Err(e) => Err(self.fail("writing", key, &e)),
+        }
+    }
+
+    /// Downloads the version's `manifest.json` into `dir`; the SHA-256 it lists for each
+    /// artifact (none when it is missing or does not parse: verification says why).
+    fn fetch_manifest(
+        &self,
+        prefix: &str,
+        dir: &Path,
+    ) -> Result<BTreeMap<String, Sha256Digest>, StoreError> {
+        let key = format!("{prefix}/{MANIFEST_FILE}");
+        let Some(object) = self.get(&key, MAX_MANIFEST_BYTES)? else {
+            return Ok(BTreeMap::new());
+        };
+        let path = dir.join(MANIFEST_FILE);
+        fs::write(&path, &object.bytes).at("writing", &path)?;
+        let Ok(manifest) = Manifest::parse(&object.bytes) else {
+            return Ok(BTreeMap::new());
+        };
+        Ok(manifest
+            .artifacts
+            .iter()
+            .filter_map(|a| Some((a.name.clone(), Sha256Digest::from_hex(&a.sha256)?)))
+            .collect())
+    }
+
+    /// Streams `key` into `path`, refusing it when `expected` is given and the bytes differ
+    /// (the partial file is removed). `false` when the object is gone.
+    fn download_checked(
+        &self,
+        key: &str,
+        path: &Path,
+        expected: Option<&Sha256Digest>,
+    ) -> Result<bool, StoreError> {
+        let object = self.object_path(key);
+        let fetched = self
+            .runtime
+            .block_on(download(&self.client, &object, path, MAX_OBJECT_BYTES))
+            .map_err(|e| self.transfer_failed("reading", key, ("writing", path), e))?;
+        match fetched {
+            Download::Missing => Ok(false),
+            Download::TooLarge => Err(StoreError::TooLarge {
+                location: self.url(key),
+                max: MAX_OBJECT_BYTES,
+            }),
+            Download::Written(found) => match expected {
+                Some(&expected) if expected != found => {
+                    let _ = fs::remove_file(path);
+                    Err(StoreError::Corrupted {
+                        location: self.url(key),
+                        expected,
+                        found,
+                    })
+                }
+                _ => Ok(true),
+            },
+        }
+    }
 }
 
 impl Store for S3Store {
@@ -529,9 +694,7 @@ impl Store for S3Store {
             });
         }
         // Objects without a manifest are an interrupted upload (we hold the lock): start over.
-        for name in &objects {
-            self.delete(&format!("{prefix}/{name}"))?;
-        }
+        self.delete_all(&prefix)?;
         // The manifest goes last: its arrival is what makes the version visible.
         let (last, rest): (Vec<&SourceFile>, Vec<&SourceFile>) =
             files.iter().partition(|f| f.name == MANIFEST_FILE);
@@ -539,11 +702,9 @@ impl Store for S3Store {
             if file.name == MANIFEST_FILE {
                 self.crash.reach("staged");
             }
-            let bytes = read_source(file)?;
-            let key = format!("{prefix}/{}", file.name);
-            if !self.put(&key, &bytes, PutMode::Create)? {
+            if !self.upload(&prefix, file)? {
                 return Err(StoreError::Conflict {
-                    location: self.url(&key),
+                    location: self.url(&format!("{prefix}/{}", file.name)),
                 });
             }
             if file.name != MANIFEST_FILE {
@@ -563,16 +724,13 @@ impl Store for S3Store {
         let dir = scratch.join(version);
         fs::create_dir_all(&dir).at("creating", &dir)?;
         let (objects, _) = self.list_dir(&prefix)?;
+        let expected = self.fetch_manifest(&prefix, &dir)?;
         for name in objects {
-            if crate::digest::check_file_name(&name).is_err() {
+            if name == MANIFEST_FILE || crate::digest::check_file_name(&name).is_err() {
                 continue; // not a file winrelease writes; verification reports what is missing
             }
             let key = format!("{prefix}/{name}");
-            let Some(object) = self.get(&key, MAX_OBJECT_BYTES)? else {
-                continue;
-            };
-            let path = dir.join(&name);
-            fs::write(&path, &object.bytes).at("writing", &path)?;
+            self.download_checked(&key, &dir.join(&name), expected.get(&name))?;
         }
         Ok(dir)
     }
@@ -581,11 +739,7 @@ impl Store for S3Store {
         let (_, partial) = self.scan_versions(product)?;
         let mut removed = Vec::new();
         for version in partial {
-            let prefix = format!("{product}/{version}");
-            let (objects, _) = self.list_dir(&prefix)?;
-            for name in objects {
-                self.delete(&format!("{prefix}/{name}"))?;
-            }
+            self.delete_all(&format!("{product}/{version}"))?;
             removed.push(format!("{version}/ (upload without {MANIFEST_FILE})"));
         }
         Ok(removed)

@@ -1,0 +1,233 @@
+//! Streaming transfers of the S3 backend: a version's files go up and come down in parts,
+//! hashed as they pass, so memory does not grow with the size of a release.
+//!
+//! * **Upload.** A file no larger than one part is read into memory and sent with one
+//!   create-only PUT (`If-None-Match: *`), as before. A larger file is read from disk a chunk
+//!   at a time into a multipart upload with a bounded number of parts in flight. S3 has no
+//!   create-only *multipart* upload in `object_store`'s API, so that upload goes to a staging
+//!   key inside the version prefix (`<version>/.upload/<name>`, which no reader looks at) and
+//!   is then copied server-side to its real key with a create-only completion
+//!   (`If-None-Match: *` on CompleteMultipartUpload, the same precondition a single PUT
+//!   carries): the real key is still written once or not at all. The file's SHA-256, computed
+//!   while reading, is checked against the verified one before the copy, so changed bytes
+//!   never reach the real key.
+//! * **Download.** An object is streamed to a file, hashed as it arrives.
+//!
+//! *Invariant:* no function here holds more than `parts_in_flight + 1` parts (uploads) or one
+//! network chunk (downloads) of an object in memory.
+
+use std::fs;
+use std::io::{self, BufWriter, Read, Write};
+use std::path::Path;
+
+use futures_util::StreamExt;
+use object_store::aws::AmazonS3;
+use object_store::path::Path as ObjectPath;
+use object_store::{ObjectStoreExt, WriteMultipart};
+use sha2::{Digest as _, Sha256};
+
+use crate::digest::Sha256Digest;
+
+/// S3's smallest part (every part but the last must be at least this large).
+pub const MIN_PART_BYTES: usize = 5 << 20;
+
+/// Largest object the S3 backend stores: S3's limit for one server-side part copy (5 GiB),
+/// which is how a multipart upload reaches its real key create-only.
+pub const MAX_OBJECT_BYTES: u64 = 5 << 30;
+
+/// How large files travel to and from S3: the part size and how many parts are sent at once.
+/// Memory held by an upload is about `part_bytes × (parts_in_flight + 1)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct S3Transfer {
+    /// Bytes per part of a multipart upload (at least [`MIN_PART_BYTES`]; smaller values are
+    /// raised to it). Files no larger than this go up in one PUT.
+    pub part_bytes: usize,
+    /// Parts uploading at the same time (at least 1).
+    pub parts_in_flight: usize,
+}
+
+impl Default for S3Transfer {
+    /// 8 MiB parts, 4 in flight: about 40 MiB of buffers per upload.
+    fn default() -> S3Transfer {
+        S3Transfer {
+            part_bytes: 8 << 20,
+            parts_in_flight: 4,
+        }
+    }
+}
+
+impl S3Transfer {
+    /// The settings with S3's limits applied.
+    pub(super) fn normalized(self) -> S3Transfer {
+        S3Transfer {
+            part_bytes: self.part_bytes.max(MIN_PART_BYTES),
+            parts_in_flight: self.parts_in_flight.max(1),
+        }
+    }
+}
+
+/// Bytes read from disk (or hashed) per step.
+const CHUNK_BYTES: usize = 1 << 20;
+
+/// Why a transfer failed: the local file or the request.
+#[derive(Debug)]
+pub(super) enum TransferError {
+    Io(io::Error),
+    S3(object_store::Error),
+}
+
+impl From<object_store::Error> for TransferError {
+    fn from(err: object_store::Error) -> Self {
+        TransferError::S3(err)
+    }
+}
+
+impl From<io::Error> for TransferError {
+    fn from(err: io::Error) -> Self {
+        TransferError::Io(err)
+    }
+}
+
+/// Reads until `buf` is full or the file ends; the number of bytes read.
+fn read_full(file: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match file.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
+}
+
+/// Uploads `file` (from its current position to its end) to `path` as a multipart upload
+/// with `transfer`'s part size and parts in flight; returns the SHA-256 of the bytes sent.
+/// On failure the upload is aborted (its parts are discarded by the server).
+pub(super) async fn upload_multipart(
+    client: &AmazonS3,
+    path: &ObjectPath,
+    file: &mut fs::File,
+    transfer: S3Transfer,
+) -> Result<Sha256Digest, TransferError> {
+    let upload = client.put_multipart(path).await?;
+    let mut writer = WriteMultipart::new_with_chunk_size(upload, transfer.part_bytes);
+    let mut sha256 = Sha256::new();
+    let mut buf = vec![0u8; CHUNK_BYTES];
+    let sent: Result<(), TransferError> = async {
+        loop {
+            writer.wait_for_capacity(transfer.parts_in_flight).await?;
+            let n = read_full(file, &mut buf)?;
+            if n == 0 {
+                return Ok(());
+            }
+            sha256.update(&buf[..n]);
+            writer.write(&buf[..n]);
+        }
+    }
+    .await;
+    match sent {
+        Ok(()) => {
+            writer.finish().await?;
+            Ok(Sha256Digest(sha256.finalize().into()))
+        }
+        Err(err) => {
+            let _ = writer.abort().await;
+            Err(err)
+        }
+    }
+}
+
+/// What a download found.
+pub(super) enum Download {
+    /// The object is not there; nothing was written.
+    Missing,
+    /// The object is larger than the limit; nothing was written.
+    TooLarge,
+    /// The object is in the file; the SHA-256 of what was written.
+    Written(Sha256Digest),
+}
+
+/// Streams the object at `path` into `dest` (created or truncated), hashing as it arrives.
+/// Objects larger than `max` bytes are not downloaded.
+pub(super) async fn download(
+    client: &AmazonS3,
+    path: &ObjectPath,
+    dest: &Path,
+    max: u64,
+) -> Result<Download, TransferError> {
+    let result = match client.get(path).await {
+        Ok(result) => result,
+        Err(object_store::Error::NotFound { .. }) => return Ok(Download::Missing),
+        Err(err) => return Err(err.into()),
+    };
+    if result.meta.size > max {
+        return Ok(Download::TooLarge);
+    }
+    let mut out = BufWriter::with_capacity(CHUNK_BYTES, fs::File::create(dest)?);
+    let mut sha256 = Sha256::new();
+    let mut stream = result.into_stream();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk?;
+        sha256.update(&chunk);
+        out.write_all(&chunk)?;
+    }
+    out.flush()?;
+    Ok(Download::Written(Sha256Digest(sha256.finalize().into())))
+}
+
+/// SHA-256 of the object at `path`, streamed (nothing kept); `None` when it does not exist.
+pub(super) async fn hash_object(
+    client: &AmazonS3,
+    path: &ObjectPath,
+) -> Result<Option<Sha256Digest>, TransferError> {
+    let result = match client.get(path).await {
+        Ok(result) => result,
+        Err(object_store::Error::NotFound { .. }) => return Ok(None),
+        Err(err) => return Err(err.into()),
+    };
+    let mut sha256 = Sha256::new();
+    let mut stream = result.into_stream();
+    while let Some(chunk) = stream.next().await {
+        sha256.update(&chunk?);
+    }
+    Ok(Some(Sha256Digest(sha256.finalize().into())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transfer_settings_respect_s3_limits() {
+        let t = S3Transfer {
+            part_bytes: 1024,
+            parts_in_flight: 0,
+        }
+        .normalized();
+        assert_eq!((t.part_bytes, t.parts_in_flight), (MIN_PART_BYTES, 1));
+        assert_eq!(S3Transfer::default().normalized(), S3Transfer::default());
+    }
+
+    #[test]
+    fn read_full_fills_across_short_reads() {
+        // A reader that returns at most 3 bytes per call.
+        struct Trickle<'a>(&'a [u8]);
+        impl Read for Trickle<'_> {
+            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                let n = buf.len().min(3).min(self.0.len());
+                buf[..n].copy_from_slice(&self.0[..n]);
+                self.0 = &self.0[n..];
+                Ok(n)
+            }
+        }
+        let data: Vec<u8> = (0..20).collect();
+        let mut reader = Trickle(&data);
+        let mut buf = [0u8; 8];
+        assert_eq!(read_full(&mut reader, &mut buf).unwrap(), 8);
+        assert_eq!(buf, data[..8]);
+        let mut rest = [0u8; 32];
+        assert_eq!(read_full(&mut reader, &mut rest).unwrap(), 12);
+    }
+}

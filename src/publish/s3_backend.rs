@@ -43,8 +43,7 @@ use super::crash::CrashHook;
 use super::lock::LOCK_FILE;
 use super::names::sort_versions;
 use super::s3_stream::{
-    download, hash_object, upload_multipart, Download, S3Transfer, TransferError,
-    MAX_OBJECT_BYTES,
+    download, hash_object, upload_multipart, Download, S3Transfer, TransferError, MAX_OBJECT_BYTES,
 };
 use super::store::{
     check_copied, Revision, SourceFile, Store, StoreError, StoredObject, VersionListing,
@@ -517,7 +516,9 @@ impl S3Store {
                 &mut handle,
                 self.transfer,
             ))
-            .map_err(|e| self.transfer_failed("uploading", &staged_key, ("reading", &file.path), e));
+            .map_err(|e| {
+                self.transfer_failed("uploading", &staged_key, ("reading", &file.path), e)
+            });
         let placed = sent.and_then(|found| {
             check_copied(file, found)?;
             self.copy_create(&staged, &key, found)

@@ -16,6 +16,7 @@ mod measure;
 mod msi;
 mod payload;
 mod report;
+mod s3;
 mod wxs;
 
 use std::path::{Path, PathBuf};
@@ -37,6 +38,8 @@ pub enum Part {
     Hash,
     /// End-to-end release, cold and warm, vs go build.
     E2e,
+    /// S3 publish and verify-store of a large version against the local S3 server.
+    S3,
 }
 
 /// `cargo xtask bench` options.
@@ -92,12 +95,21 @@ pub enum ChildCmd {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Publishes a release to an S3 store (the S3 rows).
+    S3Publish(s3::S3ChildArgs),
+    /// Verifies an S3 store (the S3 rows).
+    S3Verify(s3::S3ChildArgs),
 }
 
 /// Runs a `bench-child` command; prints its report as one JSON line.
 pub fn child(args: ChildArgs, manifest_path: Option<&Path>) -> Result<i32> {
     if let ChildCmd::Measure { report, command } = &args.what {
         return measure::launch(report, command);
+    }
+    match &args.what {
+        ChildCmd::S3Publish(s3_args) => return s3::child_publish(s3_args),
+        ChildCmd::S3Verify(s3_args) => return s3::child_verify(s3_args),
+        _ => {}
     }
     let report = match args.what {
         ChildCmd::ProjectMsi { exe } => msi::child_project_msi(manifest_path, &exe)?,
@@ -107,7 +119,9 @@ pub fn child(args: ChildArgs, manifest_path: Option<&Path>) -> Result<i32> {
             total,
             out,
         } => msi::child_payload_msi(&root, count, total, &out)?,
-        ChildCmd::Measure { .. } => unreachable!("handled above"),
+        ChildCmd::Measure { .. } | ChildCmd::S3Publish(_) | ChildCmd::S3Verify(_) => {
+            unreachable!("handled above")
+        }
     };
     println!("{}", serde_json::to_string(&report)?);
     Ok(0)
@@ -118,7 +132,7 @@ pub fn run(args: BenchArgs, manifest_path: Option<&Path>) -> Result<i32> {
     let reps = args.reps.unwrap_or(if args.quick { 2 } else { 5 }).max(1);
     let cold_reps = args.cold_reps.unwrap_or(reps).max(1);
     let parts = if args.only.is_empty() {
-        vec![Part::Msi, Part::Hash, Part::E2e]
+        vec![Part::Msi, Part::Hash, Part::E2e, Part::S3]
     } else {
         args.only.clone()
     };
@@ -175,6 +189,19 @@ pub fn run(args: BenchArgs, manifest_path: Option<&Path>) -> Result<i32> {
         match e2e::run(&xtask, &work, &clone, cold_reps, reps) {
             Ok(e) => rep.e2e = Some(e),
             Err(err) => record_failure(&mut rep, "end-to-end", err),
+        }
+    }
+
+    if parts.contains(&Part::S3) {
+        let size = if args.quick {
+            s3::QUICK_BYTES
+        } else {
+            s3::FULL_BYTES
+        };
+        eprintln!("bench: S3 publish and verify-store, {} MiB…", size >> 20);
+        match s3::run(&xtask, &root, &work.join("s3"), size, reps.min(2)) {
+            Ok(s) => rep.s3 = Some(s),
+            Err(err) => record_failure(&mut rep, "S3", err),
         }
     }
 

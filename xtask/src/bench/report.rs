@@ -56,6 +56,7 @@ pub struct Report {
     pub msi: Vec<PayloadResult>,
     pub hashing: Option<HashResult>,
     pub e2e: Option<E2eResult>,
+    pub s3: Option<super::s3::S3Result>,
     pub targets: Vec<Target>,
     pub skipped: Vec<String>,
     pub notes: Vec<String>,
@@ -104,6 +105,7 @@ impl Report {
             msi: Vec::new(),
             hashing: None,
             e2e: None,
+            s3: None,
             targets: Vec::new(),
             skipped: Vec::new(),
             notes: Vec::new(),
@@ -183,6 +185,9 @@ impl Report {
                 measured: mb(big.ours.peak_rss),
                 pass: Some(big.ours.peak_rss <= limit),
             });
+        }
+        if let Some(s) = &self.s3 {
+            t.extend(s.targets());
         }
         self.targets = t;
     }
@@ -416,6 +421,9 @@ impl Report {
                 mb(e.release_tree_peak_rss_cold),
                 mb(e.release_tree_peak_rss_warm)
             );
+        }
+        if let Some(s) = &self.s3 {
+            s.markdown(w);
         }
         if !self.skipped.is_empty() || !self.notes.is_empty() {
             let _ = writeln!(w, "## Notes\n");

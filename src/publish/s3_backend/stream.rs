@@ -16,6 +16,7 @@
 //! *Invariant:* no function here holds more than `parts_in_flight + 1` parts (uploads) or one
 //! network chunk (downloads) of an object in memory.
 
+use std::collections::BTreeMap;
 use std::fs;
 use std::io::{self, BufWriter, Read, Write};
 use std::path::Path;
@@ -23,10 +24,18 @@ use std::path::Path;
 use futures_util::StreamExt;
 use object_store::aws::AmazonS3;
 use object_store::path::Path as ObjectPath;
-use object_store::{ObjectStoreExt, WriteMultipart};
+use object_store::{CopyMode, CopyOptions, ObjectStore, ObjectStoreExt, PutMode, WriteMultipart};
 use sha2::{Digest as _, Sha256};
 
+use super::S3Store;
 use crate::digest::Sha256Digest;
+use crate::fsio::{IoContext, IoError};
+use crate::manifest::{Manifest, MANIFEST_FILE, MAX_MANIFEST_BYTES};
+use crate::publish::store::{check_copied, SourceFile, StoreError};
+
+/// The sub-prefix of a version where multipart uploads are staged before their create-only
+/// copy to the real key; readers never look under it, leftover cleaning removes it.
+const UPLOAD_DIR: &str = ".upload";
 
 /// S3's smallest part (every part but the last must be at least this large).
 pub const MIN_PART_BYTES: usize = 5 << 20;
@@ -193,6 +202,146 @@ pub(super) async fn hash_object(
         sha256.update(&chunk?);
     }
     Ok(Some(Sha256Digest(sha256.finalize().into())))
+}
+
+impl S3Store {
+    fn transfer_failed(
+        &self,
+        operation: &'static str,
+        key: &str,
+        (io_context, path): (&'static str, &Path),
+        err: TransferError,
+    ) -> StoreError {
+        match err {
+            TransferError::Io(e) => IoError::new(io_context, path, e).into(),
+            TransferError::S3(e) => self.fail(operation, key, &e),
+        }
+    }
+
+    /// Uploads `file` to `<prefix>/<name>`, create-only, refusing bytes other than the verified
+    /// ones; `Ok(false)` when the key already holds other bytes. Files up to one part go in one
+    /// PUT; larger ones stream in parts to a staging key, then are copied create-only.
+    pub(super) fn upload(&self, prefix: &str, file: &SourceFile) -> Result<bool, StoreError> {
+        let key = format!("{prefix}/{}", file.name);
+        let mut handle = fs::File::open(&file.path).at("reading", &file.path)?;
+        let size = handle.metadata().at("reading", &file.path)?.len();
+        if size > MAX_OBJECT_BYTES {
+            return Err(StoreError::TooLarge {
+                location: file.path.display().to_string(),
+                max: MAX_OBJECT_BYTES,
+            });
+        }
+        if size <= self.transfer.part_bytes as u64 {
+            let mut bytes = Vec::new();
+            (&mut handle)
+                .take(self.transfer.part_bytes as u64 + 1)
+                .read_to_end(&mut bytes)
+                .at("reading", &file.path)?;
+            check_copied(file, Sha256Digest::of(&bytes))?;
+            return self.put(&key, &bytes, PutMode::Create);
+        }
+        let staged_key = format!("{prefix}/{UPLOAD_DIR}/{}", file.name);
+        let staged = self.object_path(&staged_key);
+        let sent = self
+            .runtime
+            .block_on(upload_multipart(
+                &self.client,
+                &staged,
+                &mut handle,
+                self.transfer,
+            ))
+            .map_err(|e| {
+                self.transfer_failed("uploading", &staged_key, ("reading", &file.path), e)
+            });
+        let placed = sent.and_then(|found| {
+            check_copied(file, found)?;
+            self.copy_create(&staged, &key, found)
+        });
+        let cleaned = self.delete(&staged_key);
+        let placed = placed?;
+        cleaned?;
+        Ok(placed)
+    }
+
+    /// Server-side copy of `from` to `key`, create-only; `Ok(false)` when `key` exists with
+    /// bytes other than `sha256` (the same bytes: a retried request whose first attempt won).
+    fn copy_create(
+        &self,
+        from: &ObjectPath,
+        key: &str,
+        sha256: Sha256Digest,
+    ) -> Result<bool, StoreError> {
+        let to = self.object_path(key);
+        let options = CopyOptions::new().with_mode(CopyMode::Create);
+        match self
+            .runtime
+            .block_on(self.client.copy_opts(from, &to, options))
+        {
+            Ok(()) => Ok(true),
+            Err(object_store::Error::AlreadyExists { .. })
+            | Err(object_store::Error::Precondition { .. }) => {
+                let current = self.runtime.block_on(hash_object(&self.client, &to));
+                Ok(matches!(current, Ok(Some(found)) if found == sha256))
+            }
+            Err(e) => Err(self.fail("writing", key, &e)),
+        }
+    }
+
+    /// Downloads the version's `manifest.json` into `dir`; the SHA-256 it lists for each
+    /// artifact (none when it is missing or does not parse: verification says why).
+    pub(super) fn fetch_manifest(
+        &self,
+        prefix: &str,
+        dir: &Path,
+    ) -> Result<BTreeMap<String, Sha256Digest>, StoreError> {
+        let key = format!("{prefix}/{MANIFEST_FILE}");
+        let Some(object) = self.get(&key, MAX_MANIFEST_BYTES)? else {
+            return Ok(BTreeMap::new());
+        };
+        let path = dir.join(MANIFEST_FILE);
+        fs::write(&path, &object.bytes).at("writing", &path)?;
+        let Ok(manifest) = Manifest::parse(&object.bytes) else {
+            return Ok(BTreeMap::new());
+        };
+        Ok(manifest
+            .artifacts
+            .iter()
+            .filter_map(|a| Some((a.name.clone(), Sha256Digest::from_hex(&a.sha256)?)))
+            .collect())
+    }
+
+    /// Streams `key` into `path`, refusing it when `expected` is given and the bytes differ
+    /// (the partial file is removed). `false` when the object is gone.
+    pub(super) fn download_checked(
+        &self,
+        key: &str,
+        path: &Path,
+        expected: Option<&Sha256Digest>,
+    ) -> Result<bool, StoreError> {
+        let object = self.object_path(key);
+        let fetched = self
+            .runtime
+            .block_on(download(&self.client, &object, path, MAX_OBJECT_BYTES))
+            .map_err(|e| self.transfer_failed("reading", key, ("writing", path), e))?;
+        match fetched {
+            Download::Missing => Ok(false),
+            Download::TooLarge => Err(StoreError::TooLarge {
+                location: self.url(key),
+                max: MAX_OBJECT_BYTES,
+            }),
+            Download::Written(found) => match expected {
+                Some(&expected) if expected != found => {
+                    let _ = fs::remove_file(path);
+                    Err(StoreError::Corrupted {
+                        location: self.url(key),
+                        expected,
+                        found,
+                    })
+                }
+                _ => Ok(true),
+            },
+        }
+    }
 }
 
 #[cfg(test)]

@@ -375,6 +375,20 @@ fn s3_multipart_upload_round_trips() {
     let listing = store.list_versions(PRODUCT).unwrap();
     assert!(!listing.complete.contains(&"2.0.0".to_string()));
     assert!(listing.leftovers.is_empty(), "{listing:?}");
+
+    // A staged upload a crash left behind is a leftover, invisible to readers, and cleaned.
+    let staged = format!("{PRODUCT}/2.0.0/.upload/{msi}");
+    store.replace(&staged, b"part", None, "test").unwrap();
+    let listing = store.list_versions(PRODUCT).unwrap();
+    assert_eq!(
+        listing.leftovers,
+        ["2.0.0/ (upload without manifest.json)"],
+        "{listing:?}"
+    );
+    assert!(!listing.complete.contains(&"2.0.0".to_string()));
+    store.clean_leftovers(PRODUCT).unwrap();
+    assert!(store.read(&staged, 1 << 20).unwrap().is_none());
+    assert!(store.list_versions(PRODUCT).unwrap().leftovers.is_empty());
 }
 
 #[test]

@@ -2,16 +2,19 @@
 //! hashed as they pass, so memory does not grow with the size of a release.
 //!
 //! * **Upload.** A file no larger than one part is read into memory and sent with one
-//!   create-only PUT (`If-None-Match: *`), as before. A larger file is read from disk a chunk
-//!   at a time into a multipart upload with a bounded number of parts in flight. S3 has no
-//!   create-only *multipart* upload in `object_store`'s API, so that upload goes to a staging
-//!   key inside the version prefix (`<version>/.upload/<name>`, which no reader looks at) and
-//!   is then copied server-side to its real key with a create-only completion
-//!   (`If-None-Match: *` on CompleteMultipartUpload, the same precondition a single PUT
-//!   carries): the real key is still written once or not at all. The file's SHA-256, computed
-//!   while reading, is checked against the verified one before the copy, so changed bytes
-//!   never reach the real key.
-//! * **Download.** An object is streamed to a file, hashed as it arrives.
+//!   create-only PUT (`If-None-Match: *`). A larger file is read from disk a chunk at a time
+//!   into a multipart upload with a bounded number of parts in flight. `object_store` sends
+//!   S3's create-only precondition on a multipart completion only for a copy, so the upload
+//!   goes to a staging key inside the version prefix (`<version>/.upload/<name>`, which no
+//!   reader looks at) and is then copied server-side to its real key with `If-None-Match: *`
+//!   on CompleteMultipartUpload: the real key is still written once or not at all. The file's
+//!   SHA-256, computed while reading, is checked against the verified one before the copy, so
+//!   changed bytes never reach the real key. The staging object is deleted right after; a
+//!   crash before that leaves it in a version without `manifest.json`, a leftover the next
+//!   publish removes. (Parts of an upload interrupted by a crash stay on the server, invisible,
+//!   until a bucket lifecycle rule `AbortIncompleteMultipartUpload` discards them.)
+//! * **Download.** An object is streamed to a file, hashed as it arrives; an artifact whose
+//!   SHA-256 is not the one the version's `manifest.json` lists is refused and removed.
 //!
 //! *Invariant:* no function here holds more than `parts_in_flight + 1` parts (uploads) or one
 //! network chunk (downloads) of an object in memory.

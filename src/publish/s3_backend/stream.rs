@@ -13,11 +13,12 @@
 //!   crash before that leaves it in a version without `manifest.json`, a leftover the next
 //!   publish removes. (Parts of an upload interrupted by a crash stay on the server, invisible,
 //!   until a bucket lifecycle rule `AbortIncompleteMultipartUpload` discards them.)
-//! * **Download.** An object is streamed to a file, hashed as it arrives; an artifact whose
-//!   SHA-256 is not the one the version's `manifest.json` lists is refused and removed.
+//! * **Download.** An object is streamed to a file in ranged GETs of one part each, a bounded
+//!   number in flight, hashed as it arrives; an artifact whose SHA-256 is not the one the
+//!   version's `manifest.json` lists is refused and removed.
 //!
-//! *Invariant:* no function here holds more than `parts_in_flight + 1` parts (uploads) or one
-//! network chunk (downloads) of an object in memory.
+//! *Invariant:* no function here holds more than `parts_in_flight + 1` parts (uploads) or
+//! `parts_in_flight` parts (downloads) of an object in memory.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -27,7 +28,9 @@ use std::path::Path;
 use futures_util::StreamExt;
 use object_store::aws::AmazonS3;
 use object_store::path::Path as ObjectPath;
-use object_store::{CopyMode, CopyOptions, ObjectStore, ObjectStoreExt, PutMode, WriteMultipart};
+use object_store::{
+    CopyMode, CopyOptions, GetOptions, ObjectStore, ObjectStoreExt, PutMode, WriteMultipart,
+};
 use sha2::{Digest as _, Sha256};
 
 use super::S3Store;
@@ -157,54 +160,49 @@ pub(super) enum Download {
     Missing,
     /// The object is larger than the limit; nothing was written.
     TooLarge,
-    /// The object is in the file; the SHA-256 of what was written.
+    /// The object went to the writer; the SHA-256 of what was written.
     Written(Sha256Digest),
 }
 
-/// Streams the object at `path` into `dest` (created or truncated), hashing as it arrives.
-/// Objects larger than `max` bytes are not downloaded.
+/// Streams the object at `path` into `out`, hashing as it arrives: ranged GETs of
+/// `transfer.part_bytes`, `transfer.parts_in_flight` at a time, each its own request (so the
+/// request timeout bounds a part, not the object) and each only while the object is still the
+/// one whose size was read (`If-Match` on its ETag). Objects larger than `max` are not read.
 pub(super) async fn download(
     client: &AmazonS3,
     path: &ObjectPath,
-    dest: &Path,
+    out: &mut impl Write,
     max: u64,
+    transfer: S3Transfer,
 ) -> Result<Download, TransferError> {
-    let result = match client.get(path).await {
-        Ok(result) => result,
+    let meta = match client.head(path).await {
+        Ok(meta) => meta,
         Err(object_store::Error::NotFound { .. }) => return Ok(Download::Missing),
         Err(err) => return Err(err.into()),
     };
-    if result.meta.size > max {
+    if meta.size > max {
         return Ok(Download::TooLarge);
     }
-    let mut out = BufWriter::with_capacity(CHUNK_BYTES, fs::File::create(dest)?);
+    let part = transfer.part_bytes as u64;
+    let ranges = (0..meta.size.div_ceil(part)).map(|i| i * part..((i + 1) * part).min(meta.size));
+    let mut parts = futures_util::stream::iter(ranges)
+        .map(|range| {
+            let options = GetOptions {
+                range: Some(range.into()),
+                if_match: meta.e_tag.clone(),
+                ..GetOptions::default()
+            };
+            async move { client.get_opts(path, options).await?.bytes().await }
+        })
+        .buffered(transfer.parts_in_flight);
     let mut sha256 = Sha256::new();
-    let mut stream = result.into_stream();
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk?;
-        sha256.update(&chunk);
-        out.write_all(&chunk)?;
+    while let Some(bytes) = parts.next().await {
+        let bytes = bytes?;
+        sha256.update(&bytes);
+        out.write_all(&bytes)?;
     }
     out.flush()?;
     Ok(Download::Written(Sha256Digest(sha256.finalize().into())))
-}
-
-/// SHA-256 of the object at `path`, streamed (nothing kept); `None` when it does not exist.
-pub(super) async fn hash_object(
-    client: &AmazonS3,
-    path: &ObjectPath,
-) -> Result<Option<Sha256Digest>, TransferError> {
-    let result = match client.get(path).await {
-        Ok(result) => result,
-        Err(object_store::Error::NotFound { .. }) => return Ok(None),
-        Err(err) => return Err(err.into()),
-    };
-    let mut sha256 = Sha256::new();
-    let mut stream = result.into_stream();
-    while let Some(chunk) = stream.next().await {
-        sha256.update(&chunk?);
-    }
-    Ok(Some(Sha256Digest(sha256.finalize().into())))
 }
 
 impl S3Store {
@@ -283,8 +281,14 @@ impl S3Store {
             Ok(()) => Ok(true),
             Err(object_store::Error::AlreadyExists { .. })
             | Err(object_store::Error::Precondition { .. }) => {
-                let current = self.runtime.block_on(hash_object(&self.client, &to));
-                Ok(matches!(current, Ok(Some(found)) if found == sha256))
+                let current = self.runtime.block_on(download(
+                    &self.client,
+                    &to,
+                    &mut io::sink(),
+                    MAX_OBJECT_BYTES,
+                    self.transfer,
+                ));
+                Ok(matches!(current, Ok(Download::Written(found)) if found == sha256))
             }
             Err(e) => Err(self.fail("writing", key, &e)),
         }
@@ -313,8 +317,8 @@ impl S3Store {
             .collect())
     }
 
-    /// Streams `key` into `path`, refusing it when `expected` is given and the bytes differ
-    /// (the partial file is removed). `false` when the object is gone.
+    /// Streams `key` into `path`, refusing it when `expected` is given and the bytes differ.
+    /// `false` when the object is gone. Nothing is left at `path` unless `Ok(true)`.
     pub(super) fn download_checked(
         &self,
         key: &str,
@@ -322,28 +326,37 @@ impl S3Store {
         expected: Option<&Sha256Digest>,
     ) -> Result<bool, StoreError> {
         let object = self.object_path(key);
+        let file = fs::File::create(path).at("writing", path)?;
+        let mut out = BufWriter::with_capacity(CHUNK_BYTES, file);
         let fetched = self
             .runtime
-            .block_on(download(&self.client, &object, path, MAX_OBJECT_BYTES))
-            .map_err(|e| self.transfer_failed("reading", key, ("writing", path), e))?;
-        match fetched {
-            Download::Missing => Ok(false),
-            Download::TooLarge => Err(StoreError::TooLarge {
+            .block_on(download(
+                &self.client,
+                &object,
+                &mut out,
+                MAX_OBJECT_BYTES,
+                self.transfer,
+            ))
+            .map_err(|e| self.transfer_failed("reading", key, ("writing", path), e));
+        drop(out);
+        let outcome = match fetched {
+            Err(err) => Err(err),
+            Ok(Download::Written(found)) => match expected {
+                Some(&expected) if expected != found => Err(StoreError::Corrupted {
+                    location: self.url(key),
+                    expected,
+                    found,
+                }),
+                _ => return Ok(true),
+            },
+            Ok(Download::Missing) => Ok(false),
+            Ok(Download::TooLarge) => Err(StoreError::TooLarge {
                 location: self.url(key),
                 max: MAX_OBJECT_BYTES,
             }),
-            Download::Written(found) => match expected {
-                Some(&expected) if expected != found => {
-                    let _ = fs::remove_file(path);
-                    Err(StoreError::Corrupted {
-                        location: self.url(key),
-                        expected,
-                        found,
-                    })
-                }
-                _ => Ok(true),
-            },
-        }
+        };
+        let _ = fs::remove_file(path);
+        outcome
     }
 }
 

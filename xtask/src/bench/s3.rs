@@ -8,7 +8,7 @@ use std::fs;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{bail, Context, Result};
 use serde::Serialize;
@@ -258,6 +258,9 @@ impl S3ChildArgs {
         };
         let mut config = S3Config::new(&self.bucket, &self.prefix, &environment);
         config.region = Some("us-east-1".into());
+        // moto assembles a multipart object in Python: completing a 2 GiB one takes longer
+        // than the default 120 s per request here.
+        config.request_timeout = Duration::from_secs(600);
         config.credentials = Some(S3Credentials {
             access_key_id: ACCESS_KEY.into(),
             secret_access_key: SECRET_KEY.to_string().into(),
@@ -356,8 +359,10 @@ impl S3Result {
         let _ = writeln!(
             w,
             "\nEach command is its own process (peak RSS from wait4(2)); files larger than a part \
-             (8 MiB) go up in a multipart upload with 4 parts in flight, downloads stream to disk. \
-             The server is moto (Python) on this machine: the times are mostly its own.\n"
+             (8 MiB) go up in a multipart upload with 4 parts in flight (staged, then copied \
+             create-only on the server), downloads are ranged GETs of a part, 4 in flight, \
+             streamed to disk. The server is moto (Python) on this machine: the times are mostly \
+             its own (requests may take up to 10 min here).\n"
         );
     }
 }

@@ -259,7 +259,7 @@ fn s3_endpoint_down_fails_fast_and_changes_nothing() {
 // ---------------------------------------------------------------------------------------------
 
 /// A store on a fresh prefix that sends files larger than S3's smallest part in parts of
-/// that size, two at a time.
+/// that size, two at a time, and downloads in ranges of 4 MiB.
 fn streaming_store(env: &S3Env, name: &str) -> Box<dyn Store> {
     let StoreSpec::S3 {
         endpoint,
@@ -272,6 +272,7 @@ fn streaming_store(env: &S3Env, name: &str) -> Box<dyn Store> {
     let transfer = S3Transfer {
         part_bytes: MIN_PART_BYTES,
         parts_in_flight: 2,
+        download_range_bytes: 4 << 20,
     };
     Box::new(
         S3Store::new(&s3_config(&endpoint, &bucket, &prefix))

@@ -13,12 +13,12 @@
 //!   crash before that leaves it in a version without `manifest.json`, a leftover the next
 //!   publish removes. (Parts of an upload interrupted by a crash stay on the server, invisible,
 //!   until a bucket lifecycle rule `AbortIncompleteMultipartUpload` discards them.)
-//! * **Download.** An object is streamed to a file in ranged GETs of one part each, a bounded
-//!   number in flight, hashed as it arrives; an artifact whose SHA-256 is not the one the
-//!   version's `manifest.json` lists is refused and removed.
+//! * **Download.** An object is streamed to a file in ranged GETs (256 MiB each by default, one
+//!   after the other, `If-Match` on its ETag), hashed as it arrives; an artifact whose SHA-256 is
+//!   not the one the version's `manifest.json` lists is refused and removed.
 //!
-//! *Invariant:* no function here holds more than `parts_in_flight + 1` parts (uploads) or
-//! `parts_in_flight` parts (downloads) of an object in memory.
+//! *Invariant:* no function here holds more than `parts_in_flight + 1` parts (uploads) or one
+//! network chunk (downloads) of an object in memory.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -59,14 +59,18 @@ pub struct S3Transfer {
     pub part_bytes: usize,
     /// Parts uploading at the same time (at least 1).
     pub parts_in_flight: usize,
+    /// Bytes asked for in one GET of a download (at least 1): the request timeout bounds a
+    /// range, not the whole object. Ranges are read one after the other, streamed.
+    pub download_range_bytes: u64,
 }
 
 impl Default for S3Transfer {
-    /// 8 MiB parts, 4 in flight: about 40 MiB of buffers per upload.
+    /// 8 MiB parts, 4 in flight: about 40 MiB of buffers per upload; 256 MiB per GET.
     fn default() -> S3Transfer {
         S3Transfer {
             part_bytes: 8 << 20,
             parts_in_flight: 4,
+            download_range_bytes: 256 << 20,
         }
     }
 }
@@ -77,6 +81,7 @@ impl S3Transfer {
         S3Transfer {
             part_bytes: self.part_bytes.max(MIN_PART_BYTES),
             parts_in_flight: self.parts_in_flight.max(1),
+            download_range_bytes: self.download_range_bytes.max(1),
         }
     }
 }
@@ -164,16 +169,15 @@ pub(super) enum Download {
     Written(Sha256Digest),
 }
 
-/// Streams the object at `path` into `out`, hashing as it arrives: ranged GETs of
-/// `transfer.part_bytes`, `transfer.parts_in_flight` at a time, each its own request (so the
-/// request timeout bounds a part, not the object) and each only while the object is still the
-/// one whose size was read (`If-Match` on its ETag). Objects larger than `max` are not read.
+/// Streams the object at `path` into `out`, hashing as it arrives, in GETs of at most
+/// `range_bytes` one after the other, each only while the object is still the one
+/// whose size was read (`If-Match` on its ETag). Objects larger than `max` are not read.
 pub(super) async fn download(
     client: &AmazonS3,
     path: &ObjectPath,
     out: &mut impl Write,
     max: u64,
-    transfer: S3Transfer,
+    range_bytes: u64,
 ) -> Result<Download, TransferError> {
     let meta = match client.head(path).await {
         Ok(meta) => meta,
@@ -183,23 +187,22 @@ pub(super) async fn download(
     if meta.size > max {
         return Ok(Download::TooLarge);
     }
-    let part = transfer.part_bytes as u64;
-    let ranges = (0..meta.size.div_ceil(part)).map(|i| i * part..((i + 1) * part).min(meta.size));
-    let mut parts = futures_util::stream::iter(ranges)
-        .map(|range| {
-            let options = GetOptions {
-                range: Some(range.into()),
-                if_match: meta.e_tag.clone(),
-                ..GetOptions::default()
-            };
-            async move { client.get_opts(path, options).await?.bytes().await }
-        })
-        .buffered(transfer.parts_in_flight);
     let mut sha256 = Sha256::new();
-    while let Some(bytes) = parts.next().await {
-        let bytes = bytes?;
-        sha256.update(&bytes);
-        out.write_all(&bytes)?;
+    let mut offset = 0;
+    while offset < meta.size {
+        let end = offset.saturating_add(range_bytes).min(meta.size);
+        let options = GetOptions {
+            range: Some((offset..end).into()),
+            if_match: meta.e_tag.clone(),
+            ..GetOptions::default()
+        };
+        let mut chunks = client.get_opts(path, options).await?.into_stream();
+        while let Some(chunk) = chunks.next().await {
+            let chunk = chunk?;
+            sha256.update(&chunk);
+            out.write_all(&chunk)?;
+        }
+        offset = end;
     }
     out.flush()?;
     Ok(Download::Written(Sha256Digest(sha256.finalize().into())))
@@ -286,7 +289,7 @@ impl S3Store {
                     &to,
                     &mut io::sink(),
                     MAX_OBJECT_BYTES,
-                    self.transfer,
+                    self.transfer.download_range_bytes,
                 ));
                 Ok(matches!(current, Ok(Download::Written(found)) if found == sha256))
             }
@@ -335,7 +338,7 @@ impl S3Store {
                 &object,
                 &mut out,
                 MAX_OBJECT_BYTES,
-                self.transfer,
+                self.transfer.download_range_bytes,
             ))
             .map_err(|e| self.transfer_failed("reading", key, ("writing", path), e));
         drop(out);
@@ -369,9 +372,13 @@ mod tests {
         let t = S3Transfer {
             part_bytes: 1024,
             parts_in_flight: 0,
+            download_range_bytes: 0,
         }
         .normalized();
-        assert_eq!((t.part_bytes, t.parts_in_flight), (MIN_PART_BYTES, 1));
+        assert_eq!(
+            (t.part_bytes, t.parts_in_flight, t.download_range_bytes),
+            (MIN_PART_BYTES, 1, 1)
+        );
         assert_eq!(S3Transfer::default().normalized(), S3Transfer::default());
     }
 

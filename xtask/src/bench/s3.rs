@@ -360,8 +360,8 @@ impl S3Result {
             w,
             "\nEach command is its own process (peak RSS from wait4(2)); files larger than a part \
              (8 MiB) go up in a multipart upload with 4 parts in flight (staged, then copied \
-             create-only on the server), downloads are ranged GETs of a part, 4 in flight, \
-             streamed to disk. The server is moto (Python) on this machine: the times are mostly \
+             create-only on the server), downloads stream to disk in ranged GETs of \
+             256 MiB. The server is moto (Python) on this machine: the times are mostly \
              its own (requests may take up to 10 min here).\n"
         );
     }

@@ -80,7 +80,10 @@ pub use promote::{promote, rollback};
 pub use publish::publish;
 pub use read::{previous_manifest, read_release_context, StoreView};
 pub use report::{ChannelChange, GpoPackage, PublishReport, VersionOutcome};
-pub use s3_backend::{S3Config, S3Credentials, S3Environment, S3Store};
+pub use s3_backend::{
+    S3Config, S3Credentials, S3Environment, S3Store, S3Transfer, MAX_S3_OBJECT_BYTES,
+    MIN_PART_BYTES,
+};
 pub use store::{Revision, SourceFile, Store, StoreError, StoredObject, VersionListing};
 pub(crate) use store_version::verified_target;
 pub use verify_store::{verify_store, StoreCheck, StoreCheckStatus, StoreReport};

@@ -3,13 +3,18 @@
 //! S3 has no rename and no multi-object transaction, so atomicity rests on conditional writes:
 //!
 //! * A version's objects are uploaded with `If-None-Match: *` (create only), its
-//!   `manifest.json` last. A version is visible, to [`Store::list_versions`] and to readers,
+//!   `manifest.json` last; files larger than a part stream from disk in a multipart upload
+//!   that reaches its key create-only too (see [`stream`]), so memory does not grow
+//!   with the release. A version is visible, to [`Store::list_versions`] and to readers,
 //!   only once its `manifest.json` exists; objects of a version prefix without one are the
 //!   leftovers of an interrupted upload, removed by the next publish.
 //! * Index and channel pointers are single objects replaced with `If-Match: <ETag>` (or
 //!   created with `If-None-Match: *`), so a concurrent change is detected, never overwritten.
 //! * The lock is an object created with `If-None-Match: *`; a stale one is taken over with
 //!   `If-Match` on the ETag that was judged stale.
+//!
+//! Downloads stream to disk, each hashed as it arrives and refused when it is an artifact
+//! whose SHA-256 is not the one the version's `manifest.json` lists.
 //!
 //! Requests are retried a bounded number of times within a bounded time; when the endpoint
 //! stays unreachable the error says so and nothing was changed.
@@ -19,11 +24,11 @@
 
 use std::fmt;
 use std::fs;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, UNIX_EPOCH};
 
-use object_store::aws::{AmazonS3, AmazonS3Builder};
+use futures_util::StreamExt;
+use object_store::aws::{AmazonS3, AmazonS3Builder, S3CopyIfNotExists};
 use object_store::path::Path as ObjectPath;
 use object_store::{
     BackoffConfig, ClientOptions, ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload,
@@ -34,15 +39,13 @@ use zeroize::Zeroizing;
 use super::crash::CrashHook;
 use super::lock::LOCK_FILE;
 use super::names::sort_versions;
-use super::store::{
-    check_copied, Revision, SourceFile, Store, StoreError, StoredObject, VersionListing,
-};
-use crate::digest::hash_reader;
+use super::store::{Revision, SourceFile, Store, StoreError, StoredObject, VersionListing};
 use crate::fsio::IoContext;
 use crate::manifest::MANIFEST_FILE;
 
-/// Largest single object uploaded (S3's single-PUT limit is 5 GiB; a release is far smaller).
-const MAX_OBJECT_BYTES: u64 = 4 << 30;
+mod stream;
+
+pub use stream::{S3Transfer, MAX_OBJECT_BYTES as MAX_S3_OBJECT_BYTES, MIN_PART_BYTES};
 
 /// Static credentials for the S3 endpoint. `Debug` never shows the secret.
 #[derive(Clone)]
@@ -143,6 +146,7 @@ pub struct S3Store {
     prefix: String,
     endpoint: String,
     crash: CrashHook,
+    transfer: S3Transfer,
 }
 
 impl fmt::Debug for S3Store {
@@ -261,6 +265,8 @@ impl S3Store {
             }
         }
         let client = builder
+            // A multipart upload reaches its key create-only through a copy (see s3_stream).
+            .with_copy_if_not_exists(S3CopyIfNotExists::Multipart)
             .with_client_options(client_options)
             .with_retry(RetryConfig {
                 backoff: BackoffConfig {
@@ -292,7 +298,15 @@ impl S3Store {
                 .clone()
                 .unwrap_or_else(|| "AWS S3".to_string()),
             crash: CrashHook::default(),
+            transfer: S3Transfer::default(),
         })
+    }
+
+    /// The same store, moving files larger than `transfer.part_bytes` in parts of that size
+    /// (the default is [`S3Transfer::default`]).
+    pub fn with_transfer(mut self, transfer: S3Transfer) -> S3Store {
+        self.transfer = transfer.normalized();
+        self
     }
 
     /// The same store, aborting the process at the step `crash` names (tests).
@@ -407,6 +421,29 @@ impl S3Store {
         }
     }
 
+    /// Removes every object under `prefix/`, staged uploads included.
+    fn delete_all(&self, prefix: &str) -> Result<(), StoreError> {
+        let root = self.object_path(prefix);
+        let paths = self
+            .runtime
+            .block_on(async {
+                let mut listing = self.client.list(Some(&root));
+                let mut paths = Vec::new();
+                while let Some(meta) = listing.next().await {
+                    paths.push(meta?.location);
+                }
+                Ok::<_, object_store::Error>(paths)
+            })
+            .map_err(|e| self.fail("listing", prefix, &e))?;
+        for path in paths {
+            match self.runtime.block_on(self.client.delete(&path)) {
+                Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+                Err(e) => return Err(self.fail("deleting", prefix, &e)),
+            }
+        }
+        Ok(())
+    }
+
     /// Versions with their `manifest.json` (complete) and without (interrupted uploads).
     fn scan_versions(&self, product: &str) -> Result<(Vec<String>, Vec<String>), StoreError> {
         let (_, prefixes) = self.list_dir(product)?;
@@ -416,34 +453,16 @@ impl S3Store {
             if semver::Version::parse(&name).is_err() {
                 continue;
             }
-            let (objects, _) = self.list_dir(&format!("{product}/{name}"))?;
+            let (objects, staged) = self.list_dir(&format!("{product}/{name}"))?;
             if objects.iter().any(|object| object == MANIFEST_FILE) {
                 complete.push(name);
-            } else if !objects.is_empty() {
+            } else if !objects.is_empty() || !staged.is_empty() {
                 partial.push(name);
             }
         }
         sort_versions(&mut complete);
         Ok((complete, partial))
     }
-}
-
-fn read_source(file: &SourceFile) -> Result<Vec<u8>, StoreError> {
-    let handle = fs::File::open(&file.path).at("reading", &file.path)?;
-    let mut bytes = Vec::new();
-    handle
-        .take(MAX_OBJECT_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .at("reading", &file.path)?;
-    if bytes.len() as u64 > MAX_OBJECT_BYTES {
-        return Err(StoreError::TooLarge {
-            location: file.path.display().to_string(),
-            max: MAX_OBJECT_BYTES,
-        });
-    }
-    let found = hash_reader(&bytes[..]).at("reading", &file.path)?.sha256;
-    check_copied(file, found)?;
-    Ok(bytes)
 }
 
 impl Store for S3Store {
@@ -531,9 +550,7 @@ impl Store for S3Store {
             });
         }
         // Objects without a manifest are an interrupted upload (we hold the lock): start over.
-        for name in &objects {
-            self.delete(&format!("{prefix}/{name}"))?;
-        }
+        self.delete_all(&prefix)?;
         // The manifest goes last: its arrival is what makes the version visible.
         let (last, rest): (Vec<&SourceFile>, Vec<&SourceFile>) =
             files.iter().partition(|f| f.name == MANIFEST_FILE);
@@ -541,11 +558,9 @@ impl Store for S3Store {
             if file.name == MANIFEST_FILE {
                 self.crash.reach("staged");
             }
-            let bytes = read_source(file)?;
-            let key = format!("{prefix}/{}", file.name);
-            if !self.put(&key, &bytes, PutMode::Create)? {
+            if !self.upload(&prefix, file)? {
                 return Err(StoreError::Conflict {
-                    location: self.url(&key),
+                    location: self.url(&format!("{prefix}/{}", file.name)),
                 });
             }
             if file.name != MANIFEST_FILE {
@@ -565,16 +580,13 @@ impl Store for S3Store {
         let dir = scratch.join(version);
         fs::create_dir_all(&dir).at("creating", &dir)?;
         let (objects, _) = self.list_dir(&prefix)?;
+        let expected = self.fetch_manifest(&prefix, &dir)?;
         for name in objects {
-            if crate::digest::check_file_name(&name).is_err() {
+            if name == MANIFEST_FILE || crate::digest::check_file_name(&name).is_err() {
                 continue; // not a file winrelease writes; verification reports what is missing
             }
             let key = format!("{prefix}/{name}");
-            let Some(object) = self.get(&key, MAX_OBJECT_BYTES)? else {
-                continue;
-            };
-            let path = dir.join(&name);
-            fs::write(&path, &object.bytes).at("writing", &path)?;
+            self.download_checked(&key, &dir.join(&name), expected.get(&name))?;
         }
         Ok(dir)
     }
@@ -583,11 +595,7 @@ impl Store for S3Store {
         let (_, partial) = self.scan_versions(product)?;
         let mut removed = Vec::new();
         for version in partial {
-            let prefix = format!("{product}/{version}");
-            let (objects, _) = self.list_dir(&prefix)?;
-            for name in objects {
-                self.delete(&format!("{prefix}/{name}"))?;
-            }
+            self.delete_all(&format!("{product}/{version}"))?;
             removed.push(format!("{version}/ (upload without {MANIFEST_FILE})"));
         }
         Ok(removed)

@@ -74,6 +74,12 @@ pub enum StoreError {
     Conflict { location: String },
     #[error("{location} is larger than {max} bytes: not a file winrelease writes")]
     TooLarge { location: String, max: u64 },
+    #[error("{location} differs from its version's manifest.json (downloaded sha256 {found}, the manifest lists {expected}): refused\nfix: the object was changed in the store after it was published; run verify on the store, and restore the object from the release folder it was published from")]
+    Corrupted {
+        location: String,
+        expected: Sha256Digest,
+        found: Sha256Digest,
+    },
     #[error("{path} has sha256 {found}, but it was verified with sha256 {expected}: the release folder changed while publishing\nfix: do not modify the release folder during publish; publish again")]
     SourceChanged {
         path: PathBuf,

@@ -75,16 +75,25 @@ pub fn make_release(
     previous: Option<&Path>,
     flavour: u32,
 ) -> TrustSummary {
+    let msi = format!("fake MSI of {version} build {flavour}").repeat(400);
+    make_release_with_msi(root, key, version, previous, flavour, msi.as_bytes())
+}
+
+/// [`make_release`] with these bytes as its MSI (a large one, for the streaming transfers).
+pub fn make_release_with_msi(
+    root: &Path,
+    key: &ReleaseKey,
+    version: &str,
+    previous: Option<&Path>,
+    flavour: u32,
+    msi: &[u8],
+) -> TrustSummary {
     let dir = root.join(version);
     fs::create_dir_all(&dir).unwrap();
     let exe = dir.join(format!("{EXE_NAME}_{version}_windows_amd64.exe"));
     fs::write(&exe, fake_exe(version, flavour)).unwrap();
     let msi_path = dir.join(format!("{EXE_NAME}_{version}_x64.msi"));
-    fs::write(
-        &msi_path,
-        format!("fake MSI of {version} build {flavour}").repeat(400),
-    )
-    .unwrap();
+    fs::write(&msi_path, msi).unwrap();
     let parsed = Version::parse(version).unwrap();
     let minor = parsed.minor as i64;
     let stamp = Stamp {

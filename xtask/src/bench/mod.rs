@@ -17,6 +17,7 @@ mod measure;
 mod msi;
 mod payload;
 mod report;
+mod s3;
 mod wxs;
 
 use std::path::{Path, PathBuf};
@@ -40,6 +41,8 @@ pub enum Part {
     E2e,
     /// `cargo build --release -p xtask` into an empty target folder: a fresh clone's first run.
     ColdBuild,
+    /// S3 publish and verify-store of a large version against the local S3 server.
+    S3,
 }
 
 /// `cargo xtask bench` options.
@@ -95,12 +98,21 @@ pub enum ChildCmd {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Publishes a release to an S3 store (the S3 rows).
+    S3Publish(s3::S3ChildArgs),
+    /// Verifies an S3 store (the S3 rows).
+    S3Verify(s3::S3ChildArgs),
 }
 
 /// Runs a `bench-child` command; prints its report as one JSON line.
 pub fn child(args: ChildArgs, manifest_path: Option<&Path>) -> Result<i32> {
     if let ChildCmd::Measure { report, command } = &args.what {
         return measure::launch(report, command);
+    }
+    match &args.what {
+        ChildCmd::S3Publish(s3_args) => return s3::child_publish(s3_args),
+        ChildCmd::S3Verify(s3_args) => return s3::child_verify(s3_args),
+        _ => {}
     }
     let report = match args.what {
         ChildCmd::ProjectMsi { exe } => msi::child_project_msi(manifest_path, &exe)?,
@@ -110,7 +122,9 @@ pub fn child(args: ChildArgs, manifest_path: Option<&Path>) -> Result<i32> {
             total,
             out,
         } => msi::child_payload_msi(&root, count, total, &out)?,
-        ChildCmd::Measure { .. } => unreachable!("handled above"),
+        ChildCmd::Measure { .. } | ChildCmd::S3Publish(_) | ChildCmd::S3Verify(_) => {
+            unreachable!("handled above")
+        }
     };
     println!("{}", serde_json::to_string(&report)?);
     Ok(0)
@@ -121,7 +135,7 @@ pub fn run(args: BenchArgs, manifest_path: Option<&Path>) -> Result<i32> {
     let reps = args.reps.unwrap_or(if args.quick { 2 } else { 5 }).max(1);
     let cold_reps = args.cold_reps.unwrap_or(reps).max(1);
     let parts = if args.only.is_empty() {
-        vec![Part::Msi, Part::Hash, Part::E2e, Part::ColdBuild]
+        vec![Part::Msi, Part::Hash, Part::E2e, Part::S3, Part::ColdBuild]
     } else {
         args.only.clone()
     };
@@ -186,6 +200,19 @@ pub fn run(args: BenchArgs, manifest_path: Option<&Path>) -> Result<i32> {
         match cold_build::run(&clone, &work) {
             Ok(c) => rep.cold_build = Some(c),
             Err(err) => record_failure(&mut rep, "cold build", err),
+        }
+    }
+
+    if parts.contains(&Part::S3) {
+        let size = if args.quick {
+            s3::QUICK_BYTES
+        } else {
+            s3::FULL_BYTES
+        };
+        eprintln!("bench: S3 publish and verify-store, {} MiB…", size >> 20);
+        match s3::run(&xtask, &root, &work.join("s3"), size, reps.min(2)) {
+            Ok(s) => rep.s3 = Some(s),
+            Err(err) => record_failure(&mut rep, "S3", err),
         }
     }
 

@@ -57,6 +57,7 @@ pub struct Report {
     pub hashing: Option<HashResult>,
     pub e2e: Option<E2eResult>,
     pub cold_build: Option<super::cold_build::ColdBuild>,
+    pub s3: Option<super::s3::S3Result>,
     pub targets: Vec<Target>,
     pub skipped: Vec<String>,
     pub notes: Vec<String>,
@@ -106,6 +107,7 @@ impl Report {
             hashing: None,
             e2e: None,
             cold_build: None,
+            s3: None,
             targets: Vec::new(),
             skipped: Vec::new(),
             notes: Vec::new(),
@@ -193,6 +195,9 @@ impl Report {
                 measured: format!("{:.0} s, {} crates", c.wall_s, c.units),
                 pass: Some(c.wall_s <= 120.0),
             });
+        }
+        if let Some(s) = &self.s3 {
+            t.extend(s.targets());
         }
         self.targets = t;
     }
@@ -426,6 +431,9 @@ impl Report {
                 mb(e.release_tree_peak_rss_cold),
                 mb(e.release_tree_peak_rss_warm)
             );
+        }
+        if let Some(s) = &self.s3 {
+            s.markdown(w);
         }
         if !self.skipped.is_empty() || !self.notes.is_empty() {
             let _ = writeln!(w, "## Notes\n");

@@ -71,7 +71,7 @@ pub use error::PublishError;
 pub use fs_backend::FolderStore;
 pub use lock::{LockError, LockInfo, LockOptions, LOCK_FILE};
 pub use names::check_windows_name;
-pub use pointers::channel_version;
+pub use pointers::{channel_version, open_index, open_pointer};
 pub use promote::{promote, rollback};
 pub use publish::publish;
 pub use read::{previous_manifest, read_release_context, StoreView};

@@ -20,7 +20,7 @@ use super::names::{
 };
 use super::pointers::{read_index, read_pointer, write_index, write_pointer, PointerTarget, Read};
 use super::report::{GpoPackage, PublishReport, VersionOutcome};
-use super::store::{SourceFile, Store, VersionListing};
+use super::store::{SourceFile, Store, StoredObject, VersionListing};
 use super::store_version::{msi_name, verify_store_version, StoreVersion};
 use super::PublishOptions;
 use crate::digest::{hash_file, Sha256Digest};
@@ -53,7 +53,9 @@ pub fn publish(
     store.check_ready()?;
     let lock = lock::acquire(store, product, &options.lock, &options.env)?;
     store.crash_hook().reach("locked");
-    let cleaned = store.clean_leftovers(product)?;
+    let abandoned =
+        |lock: &StoredObject| lock::stale_reason(lock, &options.lock, &options.env).is_some();
+    let cleaned = store.clean_leftovers(product, &abandoned)?;
     let index = read_index(store, product, &public_key)?;
     let pointer = match channel {
         Some(channel) => read_pointer(store, product, channel, &public_key)?,

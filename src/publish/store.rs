@@ -141,7 +141,14 @@ pub trait Store: Send + Sync {
     ) -> Result<PathBuf, StoreError>;
 
     /// Removes the leftovers of interrupted publishes of `product`; returns their names.
-    fn clean_leftovers(&self, product: &str) -> Result<Vec<String>, StoreError>;
+    /// Lock files that publishers write while they wait for the lock (the folder backend's
+    /// temporary copies of `.lock`) are removed only when `abandoned` says their holder is
+    /// gone, so cleaning up never pulls a file from under a publisher taking the lock.
+    fn clean_leftovers(
+        &self,
+        product: &str,
+        abandoned: &dyn Fn(&StoredObject) -> bool,
+    ) -> Result<Vec<String>, StoreError>;
 
     /// Creates the product's lock with `bytes` if there is none; `false` if one exists.
     fn lock_create(&self, product: &str, bytes: &[u8]) -> Result<bool, StoreError>;

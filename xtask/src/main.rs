@@ -3,6 +3,7 @@
 
 mod bench;
 mod edge;
+mod fuzz_cmd;
 mod progress;
 mod release_cmd;
 mod repro;
@@ -76,6 +77,8 @@ enum Cmd {
     },
     /// Run every test suite: cargo tests and `go test` (what CI runs).
     Test,
+    /// Run the coverage-guided fuzz targets (cargo fuzz, nightly); `--list` names them.
+    Fuzz(fuzz_cmd::FuzzArgs),
     /// Measure the pipeline against wixl, go-msi, sha256sum/openssl and go build; write target/bench/.
     Bench(bench::BenchArgs),
     /// One measured MSI build, run by `bench` in its own process.
@@ -142,6 +145,7 @@ fn main() {
 fn run(cli: Cli) -> Result<i32> {
     match cli.command {
         Cmd::Test => test_cmd::run().map(|()| 0),
+        Cmd::Fuzz(args) => fuzz_cmd::run(args),
         Cmd::LintMsi { file } => stage_cmds::lint_msi(&file),
         Cmd::Transform(args) => site_cmds::transform(args),
         Cmd::GpoCheck(args) => site_cmds::gpo_check(args),

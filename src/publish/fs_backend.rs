@@ -198,8 +198,14 @@ fn sha256_revision(bytes: &[u8]) -> Revision {
     Revision(Sha256Digest::of(bytes).to_hex())
 }
 
-/// Reads at most `max` bytes; `None` when the file does not exist.
+/// Reads at most `max` bytes; `None` when the file does not exist. A symbolic link is refused,
+/// not followed: nothing outside the store is ever read (or, by a later replace, trusted).
 fn read_object(path: &Path, max: u64) -> Result<Option<StoredObject>, StoreError> {
+    if fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
+        return Err(StoreError::Link {
+            location: path.display().to_string(),
+        });
+    }
     let file = match fs::File::open(path) {
         Ok(file) => file,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),

@@ -72,6 +72,8 @@ pub enum StoreError {
     AlreadyExists { location: String },
     #[error("{location} was changed by another publisher while this one held the lock\nfix: check that no publisher ran with a lock it had broken as stale (see --stale-lock-after), then run verify on the store")]
     Conflict { location: String },
+    #[error("{location} is a symbolic link: a release store holds only the files winrelease writes, and winrelease follows no link in it\nfix: replace the link with the file it points to (or restore the store from a backup), then run verify on the store")]
+    Link { location: String },
     #[error("{location} is larger than {max} bytes: not a file winrelease writes")]
     TooLarge { location: String, max: u64 },
     #[error("{path} has sha256 {found}, but it was verified with sha256 {expected}: the release folder changed while publishing\nfix: do not modify the release folder during publish; publish again")]

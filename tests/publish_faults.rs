@@ -5,6 +5,7 @@
 //! cause; the store is unchanged and verifies; nothing outside store and release folder is
 //! read or written.
 
+#[allow(unused_imports)]
 mod publish_support;
 
 use std::fs;
@@ -239,15 +240,10 @@ fn names_that_are_not_store_paths_are_refused() {
         "nul\0byte",
         long.as_str(),
     ] {
-        let err = winrelease::publish::publish(
-            &fx.dir("1.0.0"),
-            &*store,
-            product,
-            None,
-            &fx.key,
-            &options(),
-        )
-        .unwrap_err();
+        let options = options();
+        let release = fx.dir("1.0.0");
+        let err = winrelease::publish::publish(&release, &*store, product, None, &fx.key, &options);
+        let err = err.unwrap_err();
         assert!(
             matches!(err, PublishError::BadName { .. }),
             "{product:?}: {err}"

@@ -7,6 +7,7 @@
 //!
 //! The S3 tests need `WINRELEASE_TEST_S3_ENDPOINT` (see `tests/publish_s3.rs`).
 
+#[allow(unused_imports)]
 mod publish_support;
 
 use std::collections::BTreeSet;
@@ -274,7 +275,7 @@ fn scenario_eight_versions(spec: &StoreSpec) {
             Err(e) => panic!("{version} refused for no good reason: {e}"),
         }
     }
-    assert!(accepted.len() >= PUBLISHERS / 2 + 1, "{accepted:?}");
+    assert!(accepted.len() > PUBLISHERS / 2, "{accepted:?}");
     assert_eq!(
         indexed.len(),
         accepted.len(),

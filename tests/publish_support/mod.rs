@@ -3,7 +3,7 @@
 //! a store is opened; the scenarios every backend must pass are in `scenarios.rs`, the child
 //! process the crash tests kill at every step in `crash.rs`.
 
-#![allow(dead_code, unused_imports)]
+#![allow(dead_code)]
 
 mod crash;
 pub mod s3;

@@ -199,10 +199,10 @@ fn stat(text: &str, key: &str) -> Option<u64> {
 /// The number after the last `key` in libFuzzer's status lines (`#123 NEW cov: 456 ft: 789 …`).
 fn last_counter(text: &str, key: &str) -> Option<u64> {
     text.lines()
+        .rev()
         .filter(|l| l.starts_with('#'))
         .filter_map(|l| l.split_once(key))
-        .filter_map(|(_, rest)| rest.split_whitespace().next()?.parse().ok())
-        .last()
+        .find_map(|(_, rest)| rest.split_whitespace().next()?.parse().ok())
 }
 
 #[cfg(test)]

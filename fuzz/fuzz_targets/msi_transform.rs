@@ -35,8 +35,8 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let target = target();
-    let _ = transform.language();
-    if transform.refusals(&target.facts).is_empty() {
+    let _ = transform.summary.language();
+    if transform.summary.refusals(&target.facts).is_empty() {
         let _ = apply(&target.msi, &transform);
     }
 });

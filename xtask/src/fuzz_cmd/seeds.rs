@@ -183,7 +183,14 @@ fn linked_exe(
         "{}_{}_windows_amd64.exe",
         project.config.exe_name, versioned.stamp.version
     ));
-    let args = ["-s", "--entry=_start", "--subsystem=console", "-o"];
+    // No time stamp in the PE header: the same seeds every time.
+    let args = [
+        "-s",
+        "--no-insert-timestamp",
+        "--entry=_start",
+        "--subsystem=console",
+        "-o",
+    ];
     let mut all: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_ref()).collect();
     all.extend([exe.as_os_str(), object.as_os_str(), syso.as_os_str()]);
     run("x86_64-w64-mingw32-ld", &all)?;

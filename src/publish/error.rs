@@ -28,6 +28,12 @@ pub enum PublishError {
         dir: PathBuf,
         failure: Box<VerifyFailure>,
     },
+    #[error("refusing to publish {dir}: {name} {problem}\nfix: publish only the files the release stage wrote, in the folder itself (no links, folders or other files); remove {name} or rebuild the release")]
+    StrayEntry {
+        dir: PathBuf,
+        name: String,
+        problem: &'static str,
+    },
     #[error("the release in {dir} is of product {found:?}, not {expected:?}\nfix: publish it with its own product's configuration")]
     WrongProduct {
         dir: PathBuf,

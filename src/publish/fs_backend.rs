@@ -8,7 +8,10 @@
 //! parent folder is fsynced after each rename so the new name survives a power cut.
 //!
 //! Names starting with `.` are never versions: staging folders and temporary files left by a
-//! crash are invisible to readers and removed by the next publish (under the lock).
+//! crash are invisible to readers and removed by the next publish (under the lock). The lock
+//! files publishers write while they wait (`.lock.new-*`, outside the lock) are removed only
+//! when the process they name is gone, by the rule that breaks a stale `.lock`: removing a
+//! live waiter's file was the cause of the "creating the lock: NotFound" flake.
 
 use std::fs;
 use std::io::{self, Read, Write};
@@ -121,27 +124,49 @@ impl FolderStore {
     }
 
     /// Links the complete lock file `temp` to `.lock`; `false` if a lock exists.
+    ///
+    /// `temp` is ours until we remove it: leftover cleanup removes only lock files whose
+    /// holder is gone ([`FolderStore::lock_file_abandoned`]), so a publisher cleaning up while
+    /// we wait never deletes it. A vanished `temp` or product folder (removed by hand) is
+    /// therefore an error, not a reason to try again.
     fn link_lock(&self, dir: &Path, temp: &Path, bytes: &[u8]) -> Result<bool, StoreError> {
         let lock = dir.join(LOCK_FILE);
-        match fs::hard_link(temp, &lock) {
+        let created = match fs::hard_link(temp, &lock) {
+            Err(e)
+                if !matches!(
+                    e.kind(),
+                    io::ErrorKind::AlreadyExists | io::ErrorKind::NotFound
+                ) =>
+            {
+                // A file system without hard links: create-new is as exclusive, only the
+                // content may be seen empty for a moment (an unreadable lock is judged by its
+                // age).
+                write_new_synced(&lock, bytes)
+            }
+            other => other,
+        };
+        match created {
             Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => return Ok(false),
-            // The lock holder removed our temporary file as a leftover (its cleanup runs
-            // while we wait): not ours yet, the caller's bounded wait tries again.
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
-            // A file system without hard links: create-new is as exclusive, only the content
-            // may be seen empty for a moment (an unreadable lock is judged by its age).
-            Err(_) => match write_new_synced(&lock, bytes) {
-                Ok(()) => {}
-                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => return Ok(false),
-                // Seen under load with two publishers in one process: treat a vanished path
-                // like a held lock and let the caller's bounded wait retry.
-                Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
-                Err(source) => return Err(IoError::new("creating the lock", &lock, source).into()),
-            },
+            Err(source) => return Err(IoError::new("creating the lock", &lock, source).into()),
         }
         sync_dir(dir)?;
         Ok(true)
+    }
+
+    /// Whether the lock file at `path` (a waiter's `.lock.new-*` or a breaker's
+    /// `.lock.broken-*`) belongs to no running publisher, by the rule that judges `.lock`
+    /// itself: `abandoned` is [`super::lock::stale_reason`] with the publisher's settings.
+    fn lock_file_abandoned(
+        path: &Path,
+        abandoned: &dyn Fn(&StoredObject) -> bool,
+    ) -> Result<bool, StoreError> {
+        match read_object(path, MAX_LOCK_BYTES) {
+            Ok(Some(object)) => Ok(abandoned(&object)),
+            Ok(None) => Ok(false), // its owner removed it meanwhile
+            Err(StoreError::TooLarge { .. }) => Ok(true), // not a lock winrelease wrote
+            Err(e) => Err(e),
+        }
     }
 }
 
@@ -173,8 +198,14 @@ fn sha256_revision(bytes: &[u8]) -> Revision {
     Revision(Sha256Digest::of(bytes).to_hex())
 }
 
-/// Reads at most `max` bytes; `None` when the file does not exist.
+/// Reads at most `max` bytes; `None` when the file does not exist. A symbolic link is refused,
+/// not followed: nothing outside the store is ever read (or, by a later replace, trusted).
 fn read_object(path: &Path, max: u64) -> Result<Option<StoredObject>, StoreError> {
+    if fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
+        return Err(StoreError::Link {
+            location: path.display().to_string(),
+        });
+    }
     let file = match fs::File::open(path) {
         Ok(file) => file,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
@@ -251,8 +282,12 @@ fn copy_verified(source: &SourceFile, dest: &Path) -> Result<(), StoreError> {
 fn is_leftover(name: &str) -> bool {
     name.starts_with(STAGING_PREFIX)
         || (name.starts_with('.') && name.contains(TEMP_MARK))
-        || name.starts_with(LOCK_NEW_PREFIX)
-        || name.starts_with(LOCK_BROKEN_PREFIX)
+        || is_lock_file(name)
+}
+
+/// A waiter's lock file about to be linked to `.lock`, or a broken lock moved aside.
+fn is_lock_file(name: &str) -> bool {
+    name.starts_with(LOCK_NEW_PREFIX) || name.starts_with(LOCK_BROKEN_PREFIX)
 }
 
 /// Entries of `dir` as (name, is_dir); empty when `dir` does not exist.
@@ -431,15 +466,27 @@ impl Store for FolderStore {
         Ok(self.product_dir(product).join(version))
     }
 
-    fn clean_leftovers(&self, product: &str) -> Result<Vec<String>, StoreError> {
+    fn clean_leftovers(
+        &self,
+        product: &str,
+        abandoned: &dyn Fn(&StoredObject) -> bool,
+    ) -> Result<Vec<String>, StoreError> {
         let listing = self.list_versions(product)?;
-        for name in &listing.leftovers {
-            remove_leftover(&self.path(&format!("{product}/{name}")))?;
+        let mut removed = Vec::new();
+        for name in listing.leftovers {
+            let path = self.path(&format!("{product}/{name}"));
+            // Staging folders and temporary documents are made only under the lock, so every
+            // one found is a crash's; lock files are made by waiters, outside the lock.
+            if is_lock_file(&name) && !Self::lock_file_abandoned(&path, abandoned)? {
+                continue;
+            }
+            remove_leftover(&path)?;
+            removed.push(name);
         }
-        if !listing.leftovers.is_empty() {
+        if !removed.is_empty() {
             sync_dir(&self.product_dir(product))?;
         }
-        Ok(listing.leftovers)
+        Ok(removed)
     }
 
     fn lock_create(&self, product: &str, bytes: &[u8]) -> Result<bool, StoreError> {
@@ -501,5 +548,129 @@ impl Store for FolderStore {
             }
             _ => Ok(false),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+    use super::*;
+    use crate::publish::environment::{Clock, PublishEnvironment};
+    use crate::publish::lock::{stale_reason, LockInfo, LockOptions};
+
+    /// 2027-01-15T08:00:00Z, standing still.
+    const NOW: u64 = 1_800_000_000;
+
+    #[derive(Debug)]
+    struct FixedClock;
+
+    impl Clock for FixedClock {
+        fn now(&self) -> SystemTime {
+            UNIX_EPOCH + Duration::from_secs(NOW)
+        }
+        fn instant(&self) -> Instant {
+            unreachable!("judging lock files reads no monotonic clock")
+        }
+        fn sleep(&self, _: Duration) {}
+    }
+
+    fn lock_file(host: &str, pid: u32, acquired: u64) -> Vec<u8> {
+        LockInfo {
+            host: host.into(),
+            pid,
+            acquired: acquired as i64,
+            token: format!("{pid}-{acquired}"),
+        }
+        .to_bytes()
+    }
+
+    /// The flake "creating the lock: NotFound": a publisher's cleanup (under the lock) removed
+    /// the `.lock.new-*` file a waiter had just written, before the waiter linked it to
+    /// `.lock`. Cleanup now removes only lock files whose holder is gone.
+    #[test]
+    fn cleanup_spares_the_lock_files_of_waiters_that_still_run() {
+        let root = tempfile::tempdir().unwrap();
+        let store = FolderStore::new(root.path());
+        let dir = root.path().join("Hello Service");
+        fs::create_dir(&dir).unwrap();
+        let mut finished = std::process::Command::new("true").spawn().unwrap();
+        let dead_pid = finished.id();
+        finished.wait().unwrap();
+        let three_hours_ago = NOW - 3 * 3600;
+        let files: [(&str, Vec<u8>, bool); 6] = [
+            (
+                ".lock.new-live",
+                lock_file("this-host", std::process::id(), NOW),
+                true,
+            ),
+            (".lock.new-writing", Vec::new(), true),
+            (
+                ".lock.new-dead",
+                lock_file("this-host", dead_pid, NOW),
+                false,
+            ),
+            (
+                ".lock.new-other-host-old",
+                lock_file("other-host", 1, three_hours_ago),
+                false,
+            ),
+            (".lock.broken-live", lock_file("other-host", 1, NOW), true),
+            (".lock.new-unreadable-old", b"{".to_vec(), false),
+        ];
+        for (name, bytes, _) in &files {
+            let path = dir.join(name);
+            fs::write(&path, bytes).unwrap();
+            // Written just now by the fixed clock, but for the old unreadable one.
+            let written = if name.ends_with("-old") {
+                three_hours_ago
+            } else {
+                NOW
+            };
+            let file = fs::File::options().write(true).open(&path).unwrap();
+            file.set_modified(UNIX_EPOCH + Duration::from_secs(written))
+                .unwrap();
+        }
+        fs::create_dir(dir.join(".staging-1.0.0-1-abc")).unwrap();
+
+        let owner = PublishEnvironment {
+            s3: Default::default(),
+            crash_at: None,
+            host: "this-host".into(),
+            temp_dir: root.path().to_path_buf(),
+            clock: Arc::new(FixedClock),
+        };
+        let options = LockOptions::default();
+        let abandoned = |lock: &StoredObject| stale_reason(lock, &options, &owner).is_some();
+        let mut removed = store.clean_leftovers("Hello Service", &abandoned).unwrap();
+        removed.sort();
+        let mut expected: Vec<&str> = files
+            .iter()
+            .filter(|(_, _, kept)| !kept)
+            .map(|(name, _, _)| *name)
+            .chain([".staging-1.0.0-1-abc"])
+            .collect();
+        expected.sort();
+        assert_eq!(removed, expected);
+        for (name, _, kept) in &files {
+            assert_eq!(dir.join(name).exists(), *kept, "{name}");
+        }
+    }
+
+    /// Without the retry that hid the flake, a lock file pulled away is an error naming it.
+    #[test]
+    fn a_vanished_lock_file_is_an_error_naming_the_lock() {
+        let root = tempfile::tempdir().unwrap();
+        let store = FolderStore::new(root.path());
+        let err = store
+            .link_lock(root.path(), &root.path().join(".lock.new-gone"), b"{}")
+            .unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains("creating the lock") && text.contains(".lock"),
+            "{text}"
+        );
+        assert!(!root.path().join(LOCK_FILE).exists());
     }
 }

@@ -116,8 +116,9 @@ fn process_alive(pid: u32) -> Option<bool> {
     }
 }
 
-/// Why a lock was judged stale.
-fn stale_reason(
+/// Why a lock was judged stale; `None` while its holder may still run. Also judges the
+/// folder backend's lock files that waiters write before linking them to `.lock`.
+pub(crate) fn stale_reason(
     lock: &StoredObject,
     options: &LockOptions,
     owner: &PublishEnvironment,

@@ -73,7 +73,7 @@ pub use error::PublishError;
 pub use fs_backend::FolderStore;
 pub use lock::{LockError, LockInfo, LockOptions, LOCK_FILE};
 pub use names::check_windows_name;
-pub use pointers::channel_version;
+pub use pointers::{channel_version, open_index, open_pointer};
 /// For [`crate::rollout`], which writes channel pointers the same way.
 pub(crate) use pointers::{read_pointer, write_pointer, PointerTarget};
 pub use promote::{promote, rollback};

@@ -40,12 +40,9 @@ pub(crate) fn read_index(
     Ok(Some((index, object.revision)))
 }
 
-/// Verifies index bytes; `Err` says why they are not the index of `product`.
-pub(crate) fn open_index(
-    bytes: &[u8],
-    product: &str,
-    public_key: &PublicKey,
-) -> Result<Index, String> {
+/// Verifies index bytes; `Err` says why they are not the index of `product`. Public for the
+/// fuzz targets (`fuzz/`), which feed it untrusted bytes.
+pub fn open_index(bytes: &[u8], product: &str, public_key: &PublicKey) -> Result<Index, String> {
     let opened = docs::open::<Index>(bytes, public_key, INDEX_FILE)?;
     opened.doc.validate(product)?;
     let version = opened.doc.binding_version().to_string();
@@ -71,8 +68,9 @@ pub(crate) fn read_pointer(
     Ok(Some((pointer, object.revision)))
 }
 
-/// Verifies pointer bytes; `Err` says why they are not the pointer of `channel`.
-pub(crate) fn open_pointer(
+/// Verifies pointer bytes; `Err` says why they are not the pointer of `channel`. Public for
+/// the fuzz targets (`fuzz/`).
+pub fn open_pointer(
     bytes: &[u8],
     product: &str,
     channel: &str,

@@ -20,7 +20,7 @@ use super::names::{
 };
 use super::pointers::{read_index, read_pointer, write_index, write_pointer, PointerTarget, Read};
 use super::report::{GpoPackage, PublishReport, VersionOutcome};
-use super::store::{SourceFile, Store, VersionListing};
+use super::store::{SourceFile, Store, StoredObject, VersionListing};
 use super::store_version::{msi_name, verify_store_version, StoreVersion};
 use super::PublishOptions;
 use crate::digest::{hash_file, Sha256Digest};
@@ -53,7 +53,9 @@ pub fn publish(
     store.check_ready()?;
     let lock = lock::acquire(store, product, &options.lock, &options.env)?;
     store.crash_hook().reach("locked");
-    let cleaned = store.clean_leftovers(product)?;
+    let abandoned =
+        |lock: &StoredObject| lock::stale_reason(lock, &options.lock, &options.env).is_some();
+    let cleaned = store.clean_leftovers(product, &abandoned)?;
     let index = read_index(store, product, &public_key)?;
     let pointer = match channel {
         Some(channel) => read_pointer(store, product, channel, &public_key)?,
@@ -135,6 +137,12 @@ impl VerifiedRelease {
         public_key: &PublicKey,
         now: i64,
     ) -> Result<VerifiedRelease, PublishError> {
+        let folder = if release_dir.is_dir() {
+            release_dir
+        } else {
+            release_dir.parent().unwrap_or(Path::new("."))
+        };
+        check_plain_files(folder)?;
         let verified = verify_release(release_dir, public_key, now, None).map_err(|failure| {
             PublishError::Unverified {
                 dir: release_dir.to_path_buf(),
@@ -159,13 +167,15 @@ impl VerifiedRelease {
             check_artifact_name(&artifact.name)?;
         }
         let manifest_sha256 = reread_manifest(&dir, &manifest)?;
+        let files = release_files(&dir, &manifest, manifest_sha256)?;
+        check_only_signed(&dir, &files)?;
         Ok(VerifiedRelease {
             version: manifest.version.clone(),
             manifest_sha256,
             manifest_expires: manifest
                 .expires_unix()
                 .expect("a verified manifest has an expiry"),
-            files: release_files(&dir, &manifest, manifest_sha256)?,
+            files,
             msi_name: msi_name(&manifest),
             checks: verified.lines,
             manifest,
@@ -192,6 +202,52 @@ impl VerifiedRelease {
             rollout: None,
         }
     }
+}
+
+/// Refuses a release folder holding anything but plain files, before anything in it is read: a
+/// symbolic link would make publishing read (and copy into the store) a file from elsewhere.
+fn check_plain_files(dir: &Path) -> Result<(), PublishError> {
+    for (name, kind) in folder_entries(dir)? {
+        if !kind.is_file() {
+            return Err(PublishError::StrayEntry {
+                dir: dir.to_path_buf(),
+                name,
+                problem: if kind.is_symlink() {
+                    "is a symbolic link (a release folder holds the files themselves)"
+                } else {
+                    "is not a plain file"
+                },
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Refuses a verified release folder holding a file its manifest does not sign.
+fn check_only_signed(dir: &Path, files: &[SourceFile]) -> Result<(), PublishError> {
+    let signed: BTreeSet<&str> = files.iter().map(|f| f.name.as_str()).collect();
+    for (name, _) in folder_entries(dir)? {
+        if !signed.contains(name.as_str()) {
+            return Err(PublishError::StrayEntry {
+                dir: dir.to_path_buf(),
+                name,
+                problem: "is not signed by the release's manifest",
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The entries of `dir` (names shown lossily), with their types as stored (links not followed).
+fn folder_entries(dir: &Path) -> Result<Vec<(String, fs::FileType)>, PublishError> {
+    let mut out = Vec::new();
+    for entry in fs::read_dir(dir).at("listing", dir)? {
+        let entry = entry.at("listing", dir)?;
+        let kind = entry.file_type().at("listing", dir)?;
+        out.push((entry.file_name().to_string_lossy().into_owned(), kind));
+    }
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(out)
 }
 
 /// The manifest as verified: re-read once and compared, so the bytes published are the bytes

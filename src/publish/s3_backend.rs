@@ -591,7 +591,12 @@ impl Store for S3Store {
         Ok(dir)
     }
 
-    fn clean_leftovers(&self, product: &str) -> Result<Vec<String>, StoreError> {
+    fn clean_leftovers(
+        &self,
+        product: &str,
+        // The S3 lock is one conditional PUT: no lock files to judge.
+        _abandoned: &dyn Fn(&StoredObject) -> bool,
+    ) -> Result<Vec<String>, StoreError> {
         let (_, partial) = self.scan_versions(product)?;
         let mut removed = Vec::new();
         for version in partial {

@@ -72,6 +72,8 @@ pub enum StoreError {
     AlreadyExists { location: String },
     #[error("{location} was changed by another publisher while this one held the lock\nfix: check that no publisher ran with a lock it had broken as stale (see --stale-lock-after), then run verify on the store")]
     Conflict { location: String },
+    #[error("{location} is a symbolic link: a release store holds only the files winrelease writes, and winrelease follows no link in it\nfix: replace the link with the file it points to (or restore the store from a backup), then run verify on the store")]
+    Link { location: String },
     #[error("{location} is larger than {max} bytes: not a file winrelease writes")]
     TooLarge { location: String, max: u64 },
     #[error("{location} differs from its version's manifest.json (downloaded sha256 {found}, the manifest lists {expected}): refused\nfix: the object was changed in the store after it was published; run verify on the store, and restore the object from the release folder it was published from")]
@@ -147,7 +149,14 @@ pub trait Store: Send + Sync {
     ) -> Result<PathBuf, StoreError>;
 
     /// Removes the leftovers of interrupted publishes of `product`; returns their names.
-    fn clean_leftovers(&self, product: &str) -> Result<Vec<String>, StoreError>;
+    /// Lock files that publishers write while they wait for the lock (the folder backend's
+    /// temporary copies of `.lock`) are removed only when `abandoned` says their holder is
+    /// gone, so cleaning up never pulls a file from under a publisher taking the lock.
+    fn clean_leftovers(
+        &self,
+        product: &str,
+        abandoned: &dyn Fn(&StoredObject) -> bool,
+    ) -> Result<Vec<String>, StoreError>;
 
     /// Creates the product's lock with `bytes` if there is none; `false` if one exists.
     fn lock_create(&self, product: &str, bytes: &[u8]) -> Result<bool, StoreError>;

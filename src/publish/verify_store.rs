@@ -16,7 +16,7 @@ use super::error::PublishError;
 use super::lock::{LockInfo, LOCK_FILE};
 use super::names::check_product;
 use super::pointers::{open_index, open_pointer};
-use super::store::{Store, VersionListing};
+use super::store::{Store, StoredObject, VersionListing};
 use super::store_version::verify_store_version;
 use crate::config::check_channel_name;
 use crate::stamp::rfc3339_utc;
@@ -172,13 +172,35 @@ struct ProductVerifier<'a> {
 }
 
 impl ProductVerifier<'_> {
+    /// Reads in the reverse of the order a publish writes (versions, then the index, then
+    /// pointers): pointers, the index, then the versions. A publish running meanwhile then
+    /// never makes a document seem to name a missing version: what a document names was
+    /// complete before the document was written, so it is in the listing read after it.
     fn run(&mut self, env: &PublishEnvironment) -> Result<(), PublishError> {
+        let pointers = self.read_pointers()?;
+        let index = self.store.read(&index_key(self.product), MAX_DOC_BYTES)?;
         let listing = self.store.list_versions(self.product)?;
         self.leftovers_and_lock(&listing)?;
         let scratch = env.scratch_dir()?;
         let good = self.versions(&listing, scratch.path());
-        self.index(&listing, &good)?;
-        self.channels(&listing, &good)
+        self.index(index, &listing, &good)?;
+        self.channels(pointers, &listing, &good);
+        Ok(())
+    }
+
+    /// Every channel's pointer as stored now (`None`: removed while listing).
+    fn read_pointers(&self) -> Result<Vec<(String, Option<StoredObject>)>, PublishError> {
+        let mut pointers = Vec::new();
+        for channel in self.store.list_channels(self.product)? {
+            let object = match check_channel_name(&channel) {
+                Ok(()) => self
+                    .store
+                    .read(&channel_key(self.product, &channel), MAX_DOC_BYTES)?,
+                Err(_) => None,
+            };
+            pointers.push((channel, object));
+        }
+        Ok(pointers)
     }
 
     fn push(&mut self, status: StoreCheckStatus, what: &str, detail: String) {
@@ -264,10 +286,11 @@ impl ProductVerifier<'_> {
     /// The index must verify and list only versions in the store, with their manifests.
     fn index(
         &mut self,
+        index: Option<StoredObject>,
         listing: &VersionListing,
         good: &BTreeMap<String, GoodVersion>,
     ) -> Result<(), PublishError> {
-        let index = match self.store.read(&index_key(self.product), MAX_DOC_BYTES)? {
+        let index = match index {
             None if listing.complete.is_empty() => return Ok(()),
             None => {
                 self.push(
@@ -314,17 +337,17 @@ impl ProductVerifier<'_> {
     /// Every pointer must verify and point to a good, unexpired version, and be unexpired.
     fn channels(
         &mut self,
+        pointers: Vec<(String, Option<StoredObject>)>,
         listing: &VersionListing,
         good: &BTreeMap<String, GoodVersion>,
-    ) -> Result<(), PublishError> {
-        for channel in self.store.list_channels(self.product)? {
+    ) {
+        for (channel, object) in pointers {
             let what = channel_file(&channel);
             if let Err(reason) = check_channel_name(&channel) {
                 self.push(StoreCheckStatus::Failed, &what, reason);
                 continue;
             }
-            let key = channel_key(self.product, &channel);
-            let Some(object) = self.store.read(&key, MAX_DOC_BYTES)? else {
+            let Some(object) = object else {
                 continue; // removed meanwhile
             };
             let checked = open_pointer(&object.bytes, self.product, &channel, self.public_key)
@@ -339,7 +362,6 @@ impl ProductVerifier<'_> {
                 Err(reason) => self.push(StoreCheckStatus::Failed, &what, reason),
             }
         }
-        Ok(())
     }
 }
 

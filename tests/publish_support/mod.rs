@@ -6,6 +6,7 @@
 #![allow(dead_code)]
 
 mod crash;
+pub mod s3;
 mod scenarios;
 
 pub use crash::*;

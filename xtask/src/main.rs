@@ -2,6 +2,7 @@
 //! adopter's xtask has) plus the commands that develop winrelease itself: `test`, `bench`.
 
 mod bench;
+mod fuzz_cmd;
 mod test_cmd;
 
 use anyhow::Result;
@@ -26,6 +27,8 @@ enum Cmd {
     Release(winrelease_cli::Command),
     /// Run every test suite: cargo tests and `go test` (what CI runs).
     Test,
+    /// Run the coverage-guided fuzz targets (cargo fuzz, nightly); `--list` names them.
+    Fuzz(fuzz_cmd::FuzzArgs),
     /// Measure the pipeline against wixl, go-msi, sha256sum/openssl and go build; write target/bench/.
     Bench(bench::BenchArgs),
     /// One measured MSI build, run by `bench` in its own process.
@@ -43,6 +46,7 @@ fn run(cli: Cli) -> Result<i32> {
     match cli.command {
         Cmd::Release(command) => winrelease_cli::run(&cli.global, command),
         Cmd::Test => test_cmd::run().map(|()| 0),
+        Cmd::Fuzz(args) => fuzz_cmd::run(args),
         Cmd::Bench(args) => bench::run(args, manifest_path),
         Cmd::BenchChild(args) => bench::child(args, manifest_path),
     }

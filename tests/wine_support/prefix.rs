@@ -412,10 +412,9 @@ impl Prefix {
     /// it in the prefix's `system32`. Go ≥ 1.22 executables import `ProcessPrng`, which Wine 8.0
     /// lacks: without the shim they die at start.
     fn install_process_prng_shim(&self) {
-        let def = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests")
-            .join("wine_support")
-            .join("bcryptprimitives.def");
+        // Read next to this file, so every crate's tests that include the module find it.
+        let def = self.root.path().join("bcryptprimitives.def");
+        std::fs::write(&def, include_str!("bcryptprimitives.def")).expect("write the .def");
         let dll = self.root.path().join("bcryptprimitives.dll");
         let output = Command::new("x86_64-w64-mingw32-ld")
             // `-e 0`: no entry point; the DLL has no code, only the export table.

@@ -193,12 +193,12 @@ fn foreign_repository(parent: &Path, port: u16) -> PathBuf {
 /// Runs one README command in `repo` as a developer would: `cargo xtask …` of this checkout
 /// for `init`, the adopter's own `cargo xtask …` after it; `cd` and `git` as they are.
 fn run_readme_command(line: &str, cwd: &mut PathBuf, repo: &Path) -> Output {
-    let words: Vec<String> = line
-        .replace("~/src/acme-agent", &repo.display().to_string())
-        .split_whitespace()
-        .map(str::to_string)
+    let words: Vec<String> = line.split_whitespace().map(str::to_string).collect();
+    let repo_path = repo.display().to_string();
+    let words: Vec<String> = rejoin_quoted(words)
+        .into_iter()
+        .map(|w| w.replace("~/src/acme-agent", &repo_path))
         .collect();
-    let words = rejoin_quoted(words);
     match words[0].as_str() {
         "cd" => {
             *cwd = PathBuf::from(&words[1]);

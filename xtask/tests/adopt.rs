@@ -26,7 +26,10 @@ use wine_support::{free_port, http, require_wine, KeptOnFailure};
 const TEST: &str = "adopt_foreign_repository";
 
 fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 /// The README section's commands, in order (the test runs exactly these).
@@ -55,7 +58,11 @@ fn write(root: &Path, rel: &str, text: &str) {
 }
 
 fn git(dir: &Path, args: &[&str]) {
-    let out = Command::new("git").args(args).current_dir(dir).output().unwrap();
+    let out = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
     assert!(out.status.success(), "git {args:?}: {}", text(&out));
 }
 
@@ -262,6 +269,11 @@ fn release_dir(repo: &Path) -> PathBuf {
         .filter(|p| p.join("manifest.json").is_file())
         .collect();
     assert_eq!(dirs.len(), 1, "one release in {}: {dirs:?}", out.display());
+    let name = dirs[0].file_name().unwrap().to_string_lossy().into_owned();
+    assert!(
+        name.starts_with("1.4.1-dev.1+g") && !name.contains("dirty"),
+        "the adopted repository's first release is {name}: the tree must be clean after `cargo xtask` ran"
+    );
     dirs[0].clone()
 }
 
@@ -282,7 +294,10 @@ fn adopt_foreign_repository() {
     for line in &commands {
         let out = run_readme_command(line, &mut cwd, &repo);
         assert!(out.status.success(), "`{line}` failed:\n{}", text(&out));
-        eprintln!("$ {line}\n{}", text(&out).lines().take(30).collect::<Vec<_>>().join("\n"));
+        eprintln!(
+            "$ {line}\n{}",
+            text(&out).lines().take(30).collect::<Vec<_>>().join("\n")
+        );
     }
     check_adopted_config(&repo);
     let dir = release_dir(&repo);
@@ -315,8 +330,15 @@ fn check_adopted_config(repo: &Path) {
         .output()
         .unwrap();
     assert!(again.status.success(), "{}", text(&again));
-    assert!(text(&again).contains("left alone  Cargo.toml"), "{}", text(&again));
-    assert_eq!(std::fs::read_to_string(repo.join("Cargo.toml")).unwrap(), toml);
+    assert!(
+        text(&again).contains("left alone  Cargo.toml"),
+        "{}",
+        text(&again)
+    );
+    assert_eq!(
+        std::fs::read_to_string(repo.join("Cargo.toml")).unwrap(),
+        toml
+    );
 }
 
 /// Stock `sha256sum -c` and `minisign -V` verify every file of the release.
@@ -328,10 +350,15 @@ fn check_signatures(repo: &Path, dir: &Path) {
         .unwrap();
     assert!(sums.status.success(), "{}", text(&sums));
     let listed = String::from_utf8_lossy(&sums.stdout);
-    for name in ["acme-agent_1.4.1", "acmectl_1.4.1", "_x64.msi", "_windows_amd64.zip"] {
+    for name in [
+        "acme-agent_1.4.1",
+        "acmectl_1.4.1",
+        "_x64.msi",
+        "_windows_amd64.zip",
+    ] {
         assert!(listed.contains(name), "{name} not in\n{listed}");
     }
-    let pubkey = repo.join("target/winrelease/dev-key/winrelease.pub");
+    let pubkey = repo.join("target/winrelease/dev-key/winrelease-dev.pub");
     let mut signed = 0;
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
@@ -379,11 +406,16 @@ fn check_broken_yaml_is_refused(repo: &Path) {
     let config = repo.join("configs/config.yaml");
     let good = std::fs::read_to_string(&config).unwrap();
     std::fs::write(&config, "listen: [unclosed\ngreeting: x\n").unwrap();
-    let before = std::fs::read_dir(repo.join("target/winrelease")).unwrap().count();
+    let before = std::fs::read_dir(repo.join("target/winrelease"))
+        .unwrap()
+        .count();
     let out = Command::new("cargo")
         .args(["xtask", "release", "--snapshot"])
         .current_dir(repo)
-        .env("CARGO_BUILD_BUILD_DIR", workspace_root().join("target/adopt-build"))
+        .env(
+            "CARGO_BUILD_BUILD_DIR",
+            workspace_root().join("target/adopt-build"),
+        )
         .env_remove("CARGO_TARGET_DIR")
         .env_remove("CI")
         .output()
@@ -394,7 +426,9 @@ fn check_broken_yaml_is_refused(repo: &Path) {
     assert!(message.contains("configs/config.yaml"), "{message}");
     assert!(message.contains("not valid YAML"), "{message}");
     assert!(message.contains("line 3"), "{message}");
-    let after = std::fs::read_dir(repo.join("target/winrelease")).unwrap().count();
+    let after = std::fs::read_dir(repo.join("target/winrelease"))
+        .unwrap()
+        .count();
     assert_eq!(before, after, "a refused release left a folder behind");
 }
 

@@ -90,6 +90,9 @@ pub fn run(args: &InitArgs, upgrade_code: &str) -> Result<i32> {
             "already ignores /target"
         }
     );
+    if !left_alone.contains(&"Cargo.lock") {
+        settle_lockfile(root)?;
+    }
     if left_alone.contains(&"Cargo.toml") {
         println!(
             "note: Cargo.toml exists, so no [workspace.metadata.winrelease] was written; add the xtask member and this table to it:\n\n{}",
@@ -155,6 +158,26 @@ fn report_findings(found: &detect::Found, service: usize) {
     for dir in &found.static_dirs {
         println!("files       {dir}/ → install folder");
     }
+}
+
+/// Lets cargo resolve the new workspace once, so the `Cargo.lock` the user commits is the one
+/// every later `cargo xtask` uses (else the first release would see it changed: a dirty tree).
+/// Also proves the written `Cargo.toml` is one cargo reads.
+fn settle_lockfile(root: &Path) -> Result<()> {
+    let out = std::process::Command::new("cargo")
+        .args(["metadata", "--format-version", "1", "--manifest-path"])
+        .arg(root.join("Cargo.toml"))
+        .output()
+        .context("running `cargo metadata` on the new workspace")?;
+    if !out.status.success() {
+        anyhow::bail!(
+            "cargo cannot read the new workspace in {}:\n{}\nfix: correct the file it names (init left the others in place)",
+            root.display(),
+            String::from_utf8_lossy(&out.stderr).trim_end()
+        );
+    }
+    println!("Cargo.lock  resolved for the new workspace");
+    Ok(())
 }
 
 /// Creates `path` with `text` unless it exists; `false` when it did. The file appears whole or

@@ -12,7 +12,6 @@
 //!
 //! Run: `cargo test --release -p xtask --test adopt -- --nocapture`.
 
-#[allow(dead_code, unused_imports)]
 #[path = "../../tests/wine_support/mod.rs"]
 mod wine_support;
 

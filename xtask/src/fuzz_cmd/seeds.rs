@@ -89,7 +89,7 @@ pub fn make_corpus(root: &Path) -> Result<()> {
             &bytes,
         )?;
     }
-    let mut request = TrustRequest::new(&project, &versioned, &exe);
+    let mut request = TrustRequest::new(&project, &versioned, exe);
     request.version_dir = dir.clone();
     request.transforms = sites.transforms.iter().map(|t| t.path.clone()).collect();
     request.msi = Some(MsiArtifact {

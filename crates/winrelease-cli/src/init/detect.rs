@@ -129,8 +129,11 @@ fn go_package_dirs(root: &Path, dir: &Path, out: &mut Vec<(PathBuf, String)>) ->
         let name = entry.file_name().to_string_lossy().into_owned();
         let path = entry.path();
         if path.is_dir() {
-            let skip = name.starts_with('.') || name == "vendor" || name == "testdata";
-            if !skip && !(dir == root && name == "target") {
+            let skip = name.starts_with('.')
+                || name == "vendor"
+                || name == "testdata"
+                || (dir == root && name == "target");
+            if !skip {
                 go_package_dirs(root, &path, out)?;
             }
         } else if package.is_none() && name.ends_with(".go") && !name.ends_with("_test.go") {

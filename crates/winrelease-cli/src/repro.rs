@@ -177,23 +177,29 @@ pub fn run(args: ReproArgs, manifest_path: Option<&Path>) -> Result<i32> {
 /// The workspace root and its target directory, without reading the release configuration:
 /// `bench` and `repro` build clones of HEAD, whose configuration may differ from the work tree's.
 pub fn workspace_dirs(manifest_path: Option<&Path>) -> Result<(PathBuf, PathBuf)> {
-    let root = match manifest_path {
-        Some(m) => m
-            .canonicalize()
-            .with_context(|| format!("finding {}", m.display()))?
-            .parent()
-            .context("the manifest path has no parent folder")?
-            .to_path_buf(),
-        // This binary is xtask, a member of the workspace it works on.
-        None => Path::new(env!("CARGO_MANIFEST_DIR"))
-            .parent()
-            .context("xtask is not inside a workspace")?
-            .to_path_buf(),
+    // The workspace cargo finds from here (or `--manifest-path`): the adopter's repository when
+    // its xtask runs this, winrelease's own when ours does.
+    let mut cargo = Command::new("cargo");
+    cargo.args(["metadata", "--no-deps", "--format-version", "1"]);
+    if let Some(m) = manifest_path {
+        cargo.arg("--manifest-path").arg(m);
+    }
+    let out = cargo.output().context("running cargo metadata")?;
+    if !out.status.success() {
+        bail!(
+            "cargo metadata failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim_end()
+        );
+    }
+    let metadata: serde_json::Value =
+        serde_json::from_slice(&out.stdout).context("reading cargo metadata's output")?;
+    let dir = |key: &str| {
+        metadata[key]
+            .as_str()
+            .map(PathBuf::from)
+            .with_context(|| format!("cargo metadata gave no {key}"))
     };
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("target"));
-    Ok((root, target))
+    Ok((dir("workspace_root")?, dir("target_directory")?))
 }
 
 /// A copy of this executable in `dir`, for the child processes to run: `target/release/xtask`

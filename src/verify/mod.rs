@@ -9,7 +9,6 @@
 //! *Invariant:* the only clock read is the `now` its caller passes, and nothing is written.
 
 use std::cmp::Ordering;
-use std::fmt;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -22,136 +21,16 @@ use crate::digest::{
 };
 use crate::keys::SIGNATURE_SUFFIX;
 use crate::manifest::{
-    read_limited, Artifact, ArtifactKind, Manifest, ManifestError, MANIFEST_FILE,
-    MAX_MANIFEST_BYTES,
+    read_limited, Artifact, ArtifactKind, Manifest, MANIFEST_FILE, MAX_MANIFEST_BYTES,
 };
 use crate::stamp::rfc3339_utc;
 
+mod report;
+
+pub use report::{CheckLine, CheckStatus, Verified, VerifyError, VerifyFailure};
+
 /// Longest signature file accepted (real ones are about 400 bytes).
 const MAX_SIGNATURE_BYTES: u64 = 64 * 1024;
-
-/// Whether a check passed or could not be made.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CheckStatus {
-    /// The check passed.
-    Ok,
-    /// The check was not possible (e.g. the previous manifest is not at hand); not a failure.
-    Skipped,
-}
-
-/// One line of the verification report.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CheckLine {
-    pub status: CheckStatus,
-    /// What was checked (`manifest signature`, `hellosvc_1.2.3_windows_amd64.exe sha256`).
-    pub check: String,
-    /// What was found.
-    pub detail: String,
-}
-
-impl fmt::Display for CheckLine {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let status = match self.status {
-            CheckStatus::Ok => "ok  ",
-            CheckStatus::Skipped => "skip",
-        };
-        write!(f, "{status} {}: {}", self.check, self.detail)
-    }
-}
-
-/// A verified release.
-#[derive(Debug, Clone)]
-pub struct Verified {
-    /// One line per check, in order.
-    pub lines: Vec<CheckLine>,
-    /// The verified manifest.
-    pub manifest: Manifest,
-    /// The manifest's path.
-    pub manifest_path: PathBuf,
-}
-
-/// The first failed check, with the checks that passed before it.
-#[derive(Debug)]
-pub struct VerifyFailure {
-    /// Checks that passed (print them before the failure).
-    pub passed: Vec<CheckLine>,
-    /// What was being checked.
-    pub check: String,
-    /// Why it failed.
-    pub error: Box<VerifyError>,
-}
-
-impl fmt::Display for VerifyFailure {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "FAIL {}: {}", self.check, self.error)
-    }
-}
-
-impl std::error::Error for VerifyFailure {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(&*self.error)
-    }
-}
-
-/// Why a check failed.
-#[derive(Debug, thiserror::Error)]
-pub enum VerifyError {
-    #[error("{path}: {source}")]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: io::Error,
-    },
-    #[error("{path} is missing\nfix: {fix}")]
-    Missing { path: PathBuf, fix: &'static str },
-    #[error("{path} {source}")]
-    Manifest {
-        path: PathBuf,
-        #[source]
-        source: ManifestError,
-    },
-    #[error("{path} is not a minisign signature ({reason})")]
-    SignatureUnreadable { path: PathBuf, reason: String },
-    #[error("{path} was signed by key {signed_by}, not by the given public key {expected}: it was signed by another key (or the wrong --pubkey was given)")]
-    WrongKey {
-        path: PathBuf,
-        signed_by: KeyId,
-        expected: KeyId,
-    },
-    #[error("{path} does not match its signature: the file was changed after signing, or the signature belongs to another file")]
-    BadSignature { path: PathBuf },
-    #[error("{path}: the trusted comment was edited after signing (its global signature does not match)")]
-    CommentEdited { path: PathBuf },
-    #[error("{path}: trusted comment {reason}: not a winrelease signature")]
-    CommentMalformed { path: PathBuf, reason: String },
-    #[error("{path}: the signature is valid, but it binds {field} {found:?} where this release has {expected:?}: the file was swapped in from another release")]
-    BindingMismatch {
-        path: PathBuf,
-        field: &'static str,
-        found: String,
-        expected: String,
-    },
-    #[error("{path} is {found} bytes, but the manifest says {expected}: the file was truncated, extended or replaced")]
-    SizeMismatch {
-        path: PathBuf,
-        expected: u64,
-        found: u64,
-    },
-    #[error("{path} has sha256 {found}, but the manifest says {expected}: the file's content was changed")]
-    HashMismatch {
-        path: PathBuf,
-        expected: String,
-        found: Sha256Digest,
-    },
-    #[error("{path}: {reason}")]
-    Sums { path: PathBuf, reason: String },
-    #[error("the manifest expired at {expires} (it is now {now})\nfix: publish a new release; an expired manifest may be a frozen or replayed one")]
-    Expired { expires: String, now: String },
-    #[error("version {version} is not newer than version {previous}, which it claims to follow: this is a rollback")]
-    NotNewer { version: String, previous: String },
-    #[error("{path}: {reason}")]
-    Chain { path: PathBuf, reason: String },
-}
 
 /// Verifies the release whose manifest is `path` (a `manifest.json`, or a folder holding one)
 /// with `public_key`, at time `now` (Unix seconds; the CLI passes the real time). The previous
@@ -165,18 +44,8 @@ pub fn verify_release(
     previous_manifest: Option<&Path>,
 ) -> Result<Verified, VerifyFailure> {
     let mut run = Run { lines: Vec::new() };
-    match run.all(path, public_key, now, previous_manifest) {
-        Ok((manifest, manifest_path)) => Ok(Verified {
-            lines: run.lines,
-            manifest,
-            manifest_path,
-        }),
-        Err((check, error)) => Err(VerifyFailure {
-            passed: run.lines,
-            check,
-            error: Box::new(error),
-        }),
-    }
+    let checked = run.all(path, public_key, now, previous_manifest);
+    run.finish(checked)
 }
 
 /// Checks only a manifest and its signature (`manifest.json.minisig` next to it), as for a
@@ -189,20 +58,9 @@ pub fn verify_manifest_signature(
     let mut run = Run { lines: Vec::new() };
     let checked = run.manifest(manifest_path).and_then(|(manifest, bytes)| {
         run.manifest_signature(public_key, &manifest, manifest_path, &bytes)
-            .map(|()| manifest)
+            .map(|()| (manifest, manifest_path.to_path_buf()))
     });
-    match checked {
-        Ok(manifest) => Ok(Verified {
-            lines: run.lines,
-            manifest,
-            manifest_path: manifest_path.to_path_buf(),
-        }),
-        Err((check, error)) => Err(VerifyFailure {
-            passed: run.lines,
-            check,
-            error: Box::new(error),
-        }),
-    }
+    run.finish(checked)
 }
 
 type Step<T> = Result<T, (String, VerifyError)>;
@@ -216,6 +74,22 @@ fn fail<T>(check: &str, error: VerifyError) -> Step<T> {
 }
 
 impl Run {
+    /// The verdict: the lines that passed with the manifest, or with the check that failed.
+    fn finish(self, checked: Step<(Manifest, PathBuf)>) -> Result<Verified, VerifyFailure> {
+        match checked {
+            Ok((manifest, manifest_path)) => Ok(Verified {
+                lines: self.lines,
+                manifest,
+                manifest_path,
+            }),
+            Err((check, error)) => Err(VerifyFailure {
+                passed: self.lines,
+                check,
+                error: Box::new(error),
+            }),
+        }
+    }
+
     fn ok(&mut self, check: impl Into<String>, detail: impl Into<String>) {
         self.lines.push(CheckLine {
             status: CheckStatus::Ok,

@@ -73,9 +73,11 @@ pub use error::PublishError;
 pub use fs_backend::FolderStore;
 pub use lock::{LockError, LockInfo, LockOptions, LOCK_FILE};
 pub use names::check_windows_name;
-pub use pointers::{channel_version, open_index, open_pointer};
 /// For [`crate::rollout`], which writes channel pointers the same way.
-pub(crate) use pointers::{read_pointer, write_pointer, PointerTarget};
+pub(crate) use pointers::read_pointer;
+pub use pointers::{channel_version, open_index, open_pointer};
+/// For [`crate::rollout`], which moves channels the same way promote does.
+pub(crate) use promote::{move_pointer, NextPointer};
 pub use promote::{promote, rollback};
 pub use publish::publish;
 pub use read::{previous_manifest, read_release_context, StoreView};
@@ -85,7 +87,6 @@ pub use s3_backend::{
     MIN_PART_BYTES,
 };
 pub use store::{Revision, SourceFile, Store, StoreError, StoredObject, VersionListing};
-pub(crate) use store_version::verified_target;
 pub use verify_store::{verify_store, StoreCheck, StoreCheckStatus, StoreReport};
 
 /// Opens the store at `location`: `s3://bucket[/prefix]` (endpoint, region and credentials

@@ -7,7 +7,7 @@
 
 use std::cmp::Ordering;
 
-use super::docs::ChannelPointer;
+use super::docs::{ChannelPointer, PointerRollout};
 use super::error::PublishError;
 use super::lock;
 use super::names::{check_channel, check_product, check_version_name, precedence};
@@ -117,26 +117,55 @@ fn move_channel(
     check_product(product)?;
     check_channel(channel)?;
     check_version_name(version)?;
-    store.check_ready()?;
+    move_pointer(store, product, channel, key, options, |current| {
+        Ok(NextPointer {
+            rollback_from: direction.check(product, channel, current, version)?,
+            version: version.to_string(),
+            rollout: None,
+        })
+    })
+}
+
+/// The pointer a channel move writes next.
+pub(crate) struct NextPointer {
+    pub version: String,
+    /// Set for a rollback: the version the channel goes back from.
+    pub rollback_from: Option<String>,
+    /// Set while the version is rolled out in steps.
+    pub rollout: Option<PointerRollout>,
+}
+
+/// Under the lock: reads and verifies the channel's pointer, lets `decide` choose the next one,
+/// checks that its version is in the store and verifies, and writes it with a higher sequence.
+/// Promote, rollback and the rollout commands all move a channel through here.
+pub(crate) fn move_pointer<E: From<PublishError>>(
+    store: &dyn Store,
+    product: &str,
+    channel: &str,
+    key: &ReleaseKey,
+    options: &PublishOptions,
+    decide: impl FnOnce(Option<&ChannelPointer>) -> Result<NextPointer, E>,
+) -> Result<ChannelChange, E> {
+    store.check_ready().map_err(PublishError::from)?;
     let public_key = key.public_key();
-    let lock = lock::acquire(store, product, &options.lock, &options.env)?;
+    let lock =
+        lock::acquire(store, product, &options.lock, &options.env).map_err(PublishError::from)?;
     let current = read_pointer(store, product, channel, &public_key)?;
-    let rollback_from =
-        direction.check(product, channel, current.as_ref().map(|(p, _)| p), version)?;
+    let next = decide(current.as_ref().map(|(p, _)| p))?;
     let target = verified_target(
         store,
         product,
-        version,
+        &next.version,
         &public_key,
         options.now,
         &options.env,
     )?;
     let target = PointerTarget {
-        version,
+        version: &next.version,
         manifest_sha256: target.manifest_sha256,
         manifest_expires: target.manifest.expires_unix().unwrap_or(options.now),
-        rollback_from,
-        rollout: None,
+        rollback_from: next.rollback_from,
+        rollout: next.rollout,
     };
     let change = write_pointer(
         store,
@@ -147,6 +176,6 @@ fn move_channel(
         &target,
         options,
     )?;
-    lock.release()?;
+    lock.release().map_err(PublishError::from)?;
     Ok(change)
 }

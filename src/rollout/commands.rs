@@ -6,10 +6,9 @@ use super::gate::{judge, GateReport};
 use super::status::HostStatus;
 use super::RolloutError;
 use crate::keys::ReleaseKey;
-use crate::publish::lock;
 use crate::publish::{
-    read_pointer, verified_target, write_pointer, ChannelChange, ChannelPointer, PointerRollout,
-    PointerTarget, PublishError, PublishOptions, RolloutState, Store,
+    move_pointer, read_pointer, ChannelChange, ChannelPointer, NextPointer, PointerRollout,
+    PublishError, PublishOptions, RolloutState, Store,
 };
 
 /// What `rollout start` asks for.
@@ -18,13 +17,6 @@ pub struct StartRequest {
     pub version: String,
     pub steps: Vec<u8>,
     pub max_failures: u32,
-}
-
-/// The new pointer a move writes.
-struct NextPointer {
-    version: String,
-    rollback_from: Option<String>,
-    rollout: Option<PointerRollout>,
 }
 
 /// What `advance` did.
@@ -105,7 +97,7 @@ pub fn advance(
             next.percent = next_percent.unwrap_or(100);
         }
         let finished = closed.is_none() && next_percent.is_none();
-        Ok(NextPointer {
+        Ok::<_, RolloutError>(NextPointer {
             version: current.version.clone(),
             rollback_from: None,
             rollout: (!finished).then_some(next),
@@ -200,50 +192,6 @@ fn check_steps(steps: &[u8]) -> Result<(), RolloutError> {
         return Err(RolloutError::BadSteps(steps.to_vec()));
     }
     Ok(())
-}
-
-/// Under the lock: reads and verifies the pointer, lets `decide` choose the next one, checks
-/// that its version is in the store and verifies, and writes it.
-fn move_pointer(
-    store: &dyn Store,
-    product: &str,
-    channel: &str,
-    key: &ReleaseKey,
-    options: &PublishOptions,
-    decide: impl FnOnce(Option<&ChannelPointer>) -> Result<NextPointer, RolloutError>,
-) -> Result<ChannelChange, RolloutError> {
-    store.check_ready().map_err(PublishError::from)?;
-    let public_key = key.public_key();
-    let lock =
-        lock::acquire(store, product, &options.lock, &options.env).map_err(PublishError::from)?;
-    let current = read_pointer(store, product, channel, &public_key)?;
-    let next = decide(current.as_ref().map(|(p, _)| p))?;
-    let target = verified_target(
-        store,
-        product,
-        &next.version,
-        &public_key,
-        options.now,
-        &options.env,
-    )?;
-    let target = PointerTarget {
-        version: &next.version,
-        manifest_sha256: target.manifest_sha256,
-        manifest_expires: target.manifest.expires_unix().unwrap_or(options.now),
-        rollback_from: next.rollback_from,
-        rollout: next.rollout,
-    };
-    let change = write_pointer(
-        store,
-        product,
-        channel,
-        key,
-        current.as_ref(),
-        &target,
-        options,
-    )?;
-    lock.release().map_err(PublishError::from)?;
-    Ok(change)
 }
 
 /// The channel's pointer, verified with `public_key` (`None`: no such channel), for
